@@ -1,0 +1,151 @@
+# Shoal — top-level Makefile.
+#
+#   make            build build/shoal.elf and build/root.img
+#   make run        install what is missing, build, boot a 4-node cluster, attach to node 0
+#   make test       install what is missing, build, run every test
+#   make qemu       boot one node directly (PVH + qboot), serial on this terminal
+#   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
+#   make unit       host unit tests only        make check-style / make format
+#   make bench      benchmarks (tables, CSV, plots)
+#
+# Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
+# KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
+
+CROSS   ?=
+CC      := $(CROSS)gcc
+LD      := $(CROSS)ld
+NM      := $(CROSS)nm
+OBJCOPY := $(CROSS)objcopy
+NASM    ?= nasm
+HOSTCC  ?= gcc
+PYTHON  ?= /usr/bin/python3
+KDEBUG  ?= 1
+
+B := build
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+GCC_INC := $(shell $(CC) -print-file-name=include)
+
+KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INC) \
+	-I. -Ikern/include -D_LIBC_LIMITS_H_ -DKDEBUG=$(KDEBUG) \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -mno-mmx -mno-sse \
+	-fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
+	-fno-strict-aliasing -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+KASFLAGS := -f elf64 -g -F dwarf
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T link.ld
+
+KDIRS := arch/x86 kern vm fs net mosix
+KCSRC := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
+KASRC := $(wildcard boot/*.asm) $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+KOBJ  := $(patsubst %.c,$(B)/%.o,$(KCSRC)) $(patsubst %.asm,$(B)/%.o,$(KASRC))
+
+all: $(B)/shoal.elf $(B)/root.img
+
+$(B)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(B)/%.o: %.asm Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) $(KASFLAGS) -MD $(B)/$*.d -MP $< -o $@
+
+# Two links: the first gives the addresses, the symbol table made from them
+# goes into .ksyms (the last section, so nothing else moves) in the second.
+$(B)/ksyms0.o: tools/mksyms Makefile
+	@mkdir -p $(B)
+	$(Q)tools/mksyms < /dev/null > $(B)/ksyms0.S
+	$(Q)$(CC) -c $(B)/ksyms0.S -o $@
+
+$(B)/shoal.pass1.elf: $(KOBJ) $(B)/ksyms0.o link.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(B)/ksyms0.o
+
+$(B)/shoal.elf: $(B)/shoal.pass1.elf tools/mksyms
+	@$(if $(Q),echo "  KSYMS   $@")
+	$(Q)$(NM) -n --defined-only $< | tools/mksyms > $(B)/ksyms.S
+	$(Q)$(CC) -c $(B)/ksyms.S -o $(B)/ksyms.o
+	$(Q)$(LD) $(KLDFLAGS) -o $@.tmp $(KOBJ) $(B)/ksyms.o
+	$(Q)$(NM) -n --defined-only $< | grep -i ' t ' > $(B)/syms.1
+	$(Q)$(NM) -n --defined-only $@.tmp | grep -i ' t ' > $(B)/syms.2
+	$(Q)cmp -s $(B)/syms.1 $(B)/syms.2 || { echo "shoal.elf: text moved between links" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+	@echo "  KERNEL  $@ ($$(stat -c %s $@) bytes)"
+
+# The root file system image every node gets as a boot module.
+ROOTFILES := $(shell find rootfs -type f 2>/dev/null)
+$(B)/root.img: $(ROOTFILES) Makefile
+	@mkdir -p $(B)
+	$(Q)rm -rf $(B)/root && mkdir -p $(B)/root && cp -a rootfs/. $(B)/root/
+	@$(if $(Q),echo "  MKE2FS  $@")
+	$(Q)rm -f $@ && truncate -s 4M $@
+	$(Q)mke2fs -q -F -t ext2 -b 1024 -L shoal-root -d $(B)/root $@
+	$(Q)e2fsck -fn $@ > $(B)/root.fsck 2>&1 || { cat $(B)/root.fsck; exit 1; }
+
+# ---------------------------------------------------------------- running
+deps:
+	$(Q)tools/deps
+
+run: deps all
+	tools/cluster up -n 4
+	tools/cluster console 0
+
+QEMU_ACCEL ?= tcg
+ACCEL ?= $(QEMU_ACCEL)
+qemu: all
+	qemu-system-x86_64 -M pc -accel $(ACCEL) -m 256 -bios /usr/share/qemu/qboot.rom \
+		-kernel $(B)/shoal.elf -initrd $(B)/root.img -append "node=0 $(APPEND)" \
+		-nic none -display none -serial mon:stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+GDBPORT := $(shell echo $$((20000 + $$(id -u) % 10000)))
+qemu-gdb: all
+	@printf 'file $(B)/shoal.elf\ntarget remote localhost:$(GDBPORT)\n' > .gdbinit
+	@echo "GDB stub on localhost:$(GDBPORT); run 'gdb' here (.gdbinit written)."
+	qemu-system-x86_64 -M pc -accel tcg -m 256 -bios /usr/share/qemu/qboot.rom \
+		-kernel $(B)/shoal.elf -initrd $(B)/root.img -append "node=0 $(APPEND)" \
+		-nic none -display none -serial mon:stdio -S -gdb tcp:localhost:$(GDBPORT)
+
+# ---------------------------------------------------------------- tests
+UNIT_CFLAGS := -std=gnu11 -O1 -g -I. -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -DHOST_TEST=1
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+
+# Each tests/unit/test_X.c lists the kernel files it compiles in a line
+# "// SOURCES: path/a.c path/b.c".
+$(B)/unit/%: tests/unit/%.c tests/unit/unit.h Makefile
+	@mkdir -p $(B)/unit
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $$(sed -n 's|^// SOURCES:||p' $<) -MMD -MP -MF $@.d
+
+unit: $(UNIT_TESTS)
+	$(Q)tools/run-unit $(UNIT_TESTS)
+
+CSTYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+check-style:
+	$(Q)clang-format --dry-run --Werror $(CSTYLE_FILES)
+	@echo "check-style: $(words $(CSTYLE_FILES)) files clean"
+
+format:
+	$(Q)clang-format -i $(CSTYLE_FILES)
+
+test: deps
+	$(Q)tools/test-all
+
+bench: deps all
+	$(Q)$(PYTHON) tools/bench/boot.py
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps run qemu qemu-gdb unit check-style format test bench clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,135 @@
+/*
+ * arch.h — the only door from portable code (kern, vm, fs, net, mosix) to the
+ * x86_64 machine. Everything declared here is implemented in arch/x86/.
+ *
+ * Memory layout (see docs/architecture.md):
+ *   0xFFFF800000000000  direct map of physical memory (PHYS_TO_VIRT)
+ *   0xFFFFFFFF80000000  kernel image (KERNEL_VMA), loaded at 2 MiB physical
+ */
+#ifndef ARCH_X86_ARCH_H
+#define ARCH_X86_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SIZE 4096UL
+#define PAGE_SHIFT 12
+#define KERNEL_VMA 0xFFFFFFFF80000000UL
+#define DIRECT_MAP 0xFFFF800000000000UL
+/* The boot page tables map this much physical memory at DIRECT_MAP. */
+#define BOOT_DIRECT_MAP_SIZE (4UL << 30)
+
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(pa + DIRECT_MAP);
+}
+static inline uint64_t virt_to_phys(const void *va)
+{
+	uintptr_t v = (uintptr_t)va;
+	return v >= KERNEL_VMA ? v - KERNEL_VMA : v - DIRECT_MAP;
+}
+
+/* Linker-script symbols bounding the kernel image. */
+extern char _kernel_start[], _text_end[], _rodata_end[], _kernel_end[];
+
+/* Port I/O. */
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* Interrupt flag. irq_save() returns the old flags for irq_restore(). */
+static inline unsigned long irq_save(void)
+{
+	unsigned long f;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return f;
+}
+static inline void irq_restore(unsigned long f)
+{
+	if (f & 0x200)
+		__asm__ volatile("sti" : : : "memory");
+}
+static inline void irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("cli" : : : "memory"); }
+static inline void cpu_relax(void) { __asm__ volatile("pause"); }
+
+/* Bring-up, called once from kmain in this order. */
+void arch_cpu_init(void);        /* GDT, TSS with IST stacks, IDT, CPU features */
+void arch_irq_init(void);        /* mask 8259, LAPIC, IOAPIC */
+void arch_time_init(unsigned hz); /* TSC calibration, periodic LAPIC timer */
+
+/* Serial console (COM1, 16550). */
+void uart_init(void);             /* polled output; safe before anything else */
+void uart_irq_init(void);         /* interrupt-driven receive */
+void uart_putc(char c);
+void uart_write(const char *s, size_t n);
+/* Receive side: returns -1 when nothing is waiting. */
+int uart_getc(void);
+
+/*
+ * Device interrupts. irq_register routes ISA IRQ/GSI `irq` through the IOAPIC
+ * to a vector and calls handler(arg) from interrupt context.
+ */
+typedef void (*irq_handler_t)(void *arg);
+int irq_register(unsigned irq, irq_handler_t handler, void *arg);
+
+/* Time. */
+uint64_t time_ns(void);         /* monotonic nanoseconds since boot */
+uint64_t time_ticks(void);      /* timer ticks since boot (advances by hz) */
+uint64_t tsc_hz(void);          /* calibrated TSC frequency */
+unsigned time_hz(void);
+/*
+ * Idle: wait for the next interrupt with the periodic tick stopped (tickless
+ * idle) unless a timer deadline is pending; the tick resumes on wakeup.
+ * Called with interrupts disabled; returns with them disabled.
+ */
+void arch_idle(void);
+/* Ask for a wakeup no later than deadline_ns (0 = none) while idle. */
+void arch_set_idle_deadline(uint64_t deadline_ns);
+
+/* Machine control. */
+void arch_reboot(void) __attribute__((noreturn));
+void arch_halt(void) __attribute__((noreturn));
+/* Exit QEMU through isa-debug-exit (if present) with status (code<<1)|1. */
+void arch_qemu_exit(int code);
+
+/* Stop the node after a fatal error: exits QEMU with failure when
+ * self-testing, otherwise halts with interrupts off. */
+void arch_fatal_stop(void) __attribute__((noreturn));
+
+/* Print the calling context's registers and backtrace (panic). */
+void arch_dump_current(void);
+
+/* Print a trap frame (exceptions and panic). */
+struct trapframe;
+void arch_dump_regs(const struct trapframe *tf);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * trap.c — CPU exceptions.
+ *
+ * trap_dispatch is called by trap_entry.asm for every vector. Vectors 32 and
+ * up are device and LAPIC interrupts (irq.c). An exception in the kernel is
+ * fatal: one block on COM1 with the vector's name, error code, CR2, all
+ * registers and a symbolized backtrace, then the node halts (or, booted with
+ * `selftest`, QEMU exits with a failure status). User-mode exceptions will
+ * become signals when processes exist.
+ */
+#include "arch/x86/x86.h"
+#include "kern/kern.h"
+
+static const char *const exc_names[32] = {
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range exceeded",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor segment overrun",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack-segment fault",
+	"#GP general protection fault",
+	"#PF page fault",
+	"reserved (15)",
+	"#MF x87 floating-point error",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD floating-point error",
+	"#VE virtualization exception",
+	"#CP control protection",
+	"reserved (22)",
+	"reserved (23)",
+	"reserved (24)",
+	"reserved (25)",
+	"reserved (26)",
+	"reserved (27)",
+	"#HV hypervisor injection",
+	"#VC VMM communication",
+	"#SX security exception",
+	"reserved (31)",
+};
+
+/* Returns the text of "function+0xoff" for addr into buf. */
+static const char *symbolize(uintptr_t addr, char *buf, size_t size)
+{
+	const char *name;
+	uintptr_t off;
+	if (ksym_lookup(addr, &name, &off))
+		snprintf(buf, size, "%s+0x%lx", name, (unsigned long)off);
+	else
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+void arch_dump_regs(const struct trapframe *tf)
+{
+	char sym[96];
+	printk(KERN_ERR "rip %016lx %s\n", tf->rip,
+	       symbolize(tf->rip, sym, sizeof sym));
+	printk(KERN_ERR "rsp %016lx  rbp %016lx  rflags %08lx  cs %lx  ss %lx\n",
+	       tf->rsp, tf->rbp, tf->rflags, tf->cs, tf->ss);
+	printk(KERN_ERR "rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n",
+	       tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	printk(KERN_ERR "rsi %016lx  rdi %016lx  r8  %016lx  r9  %016lx\n",
+	       tf->rsi, tf->rdi, tf->r8, tf->r9);
+	printk(KERN_ERR "r10 %016lx  r11 %016lx  r12 %016lx  r13 %016lx\n",
+	       tf->r10, tf->r11, tf->r12, tf->r13);
+	printk(KERN_ERR "r14 %016lx  r15 %016lx  cr0 %08lx  cr3 %016lx  cr4 %08lx\n",
+	       tf->r14, tf->r15, read_cr0(), read_cr3(), read_cr4());
+}
+
+static void pf_describe(uint64_t err, char *buf, size_t size)
+{
+	snprintf(buf, size, " (%s, %s, %s%s%s)",
+		 err & 1 ? "protection violation" : "not present",
+		 err & 2 ? "write" : err & 16 ? "instruction fetch" : "read",
+		 err & 4 ? "user" : "kernel", err & 8 ? ", reserved bit" : "",
+		 "");
+}
+
+static int trap_depth;
+
+__noreturn static void fatal_exception(struct trapframe *tf)
+{
+	char detail[96] = "";
+	if (++trap_depth > 1) {
+		/* A fault while printing a fault: say so and stop. */
+		printk(KERN_ERR "\nSHOAL EXCEPTION: nested %s at rip %lx\n",
+		       tf->vector < 32 ? exc_names[tf->vector] : "interrupt",
+		       tf->rip);
+		arch_fatal_stop();
+	}
+	if (tf->vector == 14)
+		pf_describe(tf->error, detail, sizeof detail);
+	printk(KERN_ERR "\n======== SHOAL EXCEPTION: %s (vector %lu) ========\n",
+	       exc_names[tf->vector], tf->vector);
+	printk(KERN_ERR "error %#lx%s\n", tf->error, detail);
+	if (tf->vector == 14)
+		printk(KERN_ERR "cr2 %016lx (faulting address)\n", read_cr2());
+	arch_dump_regs(tf);
+	backtrace_print(tf->rip, tf->rbp);
+	printk(KERN_ERR "======== end of exception; node halted ========\n");
+	arch_fatal_stop();
+}
+
+void trap_dispatch(struct trapframe *tf)
+{
+	if (tf->vector >= 32) {
+		irq_dispatch(tf);
+		return;
+	}
+	fatal_exception(tf);
+}
