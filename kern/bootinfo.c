@@ -75,33 +75,35 @@ static void copy_bounded_string(const char *s, size_t max, char *dst,
 	dst[n] = 0;
 }
 
-static void add_range(struct bootinfo *bi, bootinfo_warn_fn warn,
-		      uint64_t base, uint64_t len, uint32_t type)
+static void add_range(struct bootinfo *bi, bootinfo_warn_fn warn, uint64_t base,
+		      uint64_t len, uint32_t type)
 {
 	if (len == 0)
 		return;
 	if (base + len < base) { /* wraps past 2^64 */
-		warnf(bi, warn, "memory range %#lx+%#lx wraps; cut", (unsigned long)base,
-		      (unsigned long)len);
+		warnf(bi, warn, "memory range %#lx+%#lx wraps; cut",
+		      (unsigned long)base, (unsigned long)len);
 		len = -base;
 	}
 	if (type < MEM_USABLE || type > MEM_BAD)
 		type = MEM_RESERVED;
 	if (bi->nmmap == BOOTINFO_MAX_MMAP) {
-		warnf(bi, warn, "more than %d memory ranges; range %#lx+%#lx dropped",
+		warnf(bi, warn,
+		      "more than %d memory ranges; range %#lx+%#lx dropped",
 		      BOOTINFO_MAX_MMAP, (unsigned long)base,
 		      (unsigned long)len);
 		return;
 	}
-	bi->mmap[bi->nmmap++] = (struct mem_range){ base, len, type };
+	bi->mmap[bi->nmmap++] = (struct mem_range){base, len, type};
 }
 
 static void add_module(struct bootinfo *bi, bootinfo_warn_fn warn,
 		       uint64_t start, uint64_t end, const char *name)
 {
 	if (end <= start) {
-		warnf(bi, warn, "module '%s' has bad bounds %#lx..%#lx; ignored",
-		      name, (unsigned long)start, (unsigned long)end);
+		warnf(bi, warn,
+		      "module '%s' has bad bounds %#lx..%#lx; ignored", name,
+		      (unsigned long)start, (unsigned long)end);
 		return;
 	}
 	if (bi->nmods == BOOTINFO_MAX_MODS) {
@@ -126,7 +128,8 @@ static void parse_mb2(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 	}
 	uint32_t total = hdr[0];
 	if (total < 16 || total > MB2_INFO_MAX) {
-		warnf(bi, warn, "multiboot2 information size %u is not sane", total);
+		warnf(bi, warn, "multiboot2 information size %u is not sane",
+		      total);
 		return;
 	}
 	const uint8_t *info = map(pa, total);
@@ -143,8 +146,9 @@ static void parse_mb2(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 		const uint32_t *tag = (const uint32_t *)(info + off);
 		uint32_t type = tag[0], size = tag[1];
 		if (size < 8 || size > total - off) {
-			warnf(bi, warn, "multiboot2 tag %u at +%u has bad size %u",
-			      type, off, size);
+			warnf(bi, warn,
+			      "multiboot2 tag %u at +%u has bad size %u", type,
+			      off, size);
 			break;
 		}
 		const uint8_t *body = info + off + 8;
@@ -155,16 +159,17 @@ static void parse_mb2(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 		}
 		switch (type) {
 		case MB2_TAG_CMDLINE:
-			copy_bounded_string((const char *)body, blen, bi->cmdline,
-					    sizeof bi->cmdline);
+			copy_bounded_string((const char *)body, blen,
+					    bi->cmdline, sizeof bi->cmdline);
 			break;
 		case MB2_TAG_LOADER:
-			copy_bounded_string((const char *)body, blen, bi->loader,
-					    sizeof bi->loader);
+			copy_bounded_string((const char *)body, blen,
+					    bi->loader, sizeof bi->loader);
 			break;
 		case MB2_TAG_MODULE: {
 			if (blen < 8) {
-				warnf(bi, warn, "multiboot2 module tag too short");
+				warnf(bi, warn,
+				      "multiboot2 module tag too short");
 				break;
 			}
 			const uint32_t *m = (const uint32_t *)body;
@@ -176,13 +181,15 @@ static void parse_mb2(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 		}
 		case MB2_TAG_MMAP: {
 			if (blen < 8) {
-				warnf(bi, warn, "multiboot2 memory map tag too short");
+				warnf(bi, warn,
+				      "multiboot2 memory map tag too short");
 				break;
 			}
 			const uint32_t *m = (const uint32_t *)body;
 			uint32_t esize = m[0];
 			if (esize < 24 || (esize & 7)) {
-				warnf(bi, warn, "multiboot2 memory map entry size %u is not sane",
+				warnf(bi, warn,
+				      "multiboot2 memory map entry size %u is not sane",
 				      esize);
 				break;
 			}
@@ -200,7 +207,8 @@ static void parse_mb2(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
 			/* The tag holds a copy of the RSDP; point at the copy. */
-			if (blen >= 20 && (!bi->rsdp || type == MB2_TAG_ACPI_NEW))
+			if (blen >= 20 &&
+			    (!bi->rsdp || type == MB2_TAG_ACPI_NEW))
 				bi->rsdp = pa + off + 8;
 			break;
 		default:
@@ -241,8 +249,8 @@ static void parse_pvh(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 
 	uint32_t nmod = si->nr_modules;
 	if (nmod > BOOTINFO_MAX_MODS) {
-		warnf(bi, warn, "PVH lists %u modules; using the first %d", nmod,
-		      BOOTINFO_MAX_MODS);
+		warnf(bi, warn, "PVH lists %u modules; using the first %d",
+		      nmod, BOOTINFO_MAX_MODS);
 		nmod = BOOTINFO_MAX_MODS;
 	}
 	const struct pvh_module *mods =
@@ -252,12 +260,12 @@ static void parse_pvh(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 	for (uint32_t i = 0; mods && i < nmod; i++) {
 		char name[32] = "";
 		if (mods[i].cmdline_paddr)
-			copy_phys_string(mods[i].cmdline_paddr, name, sizeof name,
-					 map);
+			copy_phys_string(mods[i].cmdline_paddr, name,
+					 sizeof name, map);
 		if (!name[0])
 			strlcpy(name, i == 0 ? "root" : "module", sizeof name);
-		add_module(bi, warn, mods[i].paddr, mods[i].paddr + mods[i].size,
-			   name);
+		add_module(bi, warn, mods[i].paddr,
+			   mods[i].paddr + mods[i].size, name);
 	}
 
 	if (si->version < 1 || !si->memmap_entries) {
@@ -268,7 +276,8 @@ static void parse_pvh(uint64_t pa, bootinfo_map_fn map, bootinfo_warn_fn warn,
 	uint32_t n = si->memmap_entries;
 	if (n > 4 * BOOTINFO_MAX_MMAP) /* add_range reports the cut */
 		n = 4 * BOOTINFO_MAX_MMAP;
-	const struct pvh_memmap_entry *mm = map(si->memmap_paddr, n * sizeof *mm);
+	const struct pvh_memmap_entry *mm =
+		map(si->memmap_paddr, n * sizeof *mm);
 	if (!mm) {
 		warnf(bi, warn, "PVH memory map unreadable");
 		return;

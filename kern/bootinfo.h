@@ -38,8 +38,8 @@ struct mem_range {
 
 struct boot_module {
 	uint64_t start; /* physical, first byte */
-	uint64_t end;   /* physical, one past the last byte */
-	char name[32];  /* the module's command line ("root") */
+	uint64_t end; /* physical, one past the last byte */
+	char name[32]; /* the module's command line ("root") */
 };
 
 #define BOOTINFO_MAX_MMAP 64
@@ -55,7 +55,7 @@ struct bootinfo {
 	struct boot_module mods[BOOTINFO_MAX_MODS];
 	unsigned nmods;
 	uint64_t info_start, info_end; /* the loader's structure, physical */
-	uint64_t rsdp;                 /* ACPI RSDP physical address, 0 if unknown */
+	uint64_t rsdp; /* ACPI RSDP physical address, 0 if unknown */
 	unsigned warnings;
 };
 

@@ -42,19 +42,32 @@ struct option {
 	void (*set)(struct kconfig *cfg, uint64_t v);
 };
 
-static void set_node(struct kconfig *c, uint64_t v) { c->node = (int)v; }
-static void set_loglevel(struct kconfig *c, uint64_t v) { c->loglevel = (int)v; }
-static void set_hz(struct kconfig *c, uint64_t v) { c->hz = (unsigned)v; }
-static void set_bcache(struct kconfig *c, uint64_t v) { c->bcache_kb = v; }
+static void set_node(struct kconfig *c, uint64_t v)
+{
+	c->node = (int)v;
+}
+static void set_loglevel(struct kconfig *c, uint64_t v)
+{
+	c->loglevel = (int)v;
+}
+static void set_hz(struct kconfig *c, uint64_t v)
+{
+	c->hz = (unsigned)v;
+}
+static void set_bcache(struct kconfig *c, uint64_t v)
+{
+	c->bcache_kb = v;
+}
 
 static const struct option options[] = {
-	{ "node", 0, 255, set_node },
-	{ "loglevel", 0, 7, set_loglevel },
-	{ "hz", 10, 1000, set_hz },
-	{ "bcache", 64, 1u << 30, set_bcache },
+	{"node", 0, 255, set_node},
+	{"loglevel", 0, 7, set_loglevel},
+	{"hz", 10, 1000, set_hz},
+	{"bcache", 64, 1u << 30, set_bcache},
 };
 
-static int parse_word(const char *w, struct kconfig *cfg, cmdline_report_fn report)
+static int parse_word(const char *w, struct kconfig *cfg,
+		      cmdline_report_fn report)
 {
 	char msg[CMDLINE_WORD_MAX + 96];
 	const char *eq = strchr(w, '=');
@@ -79,10 +92,11 @@ static int parse_word(const char *w, struct kconfig *cfg, cmdline_report_fn repo
 			continue;
 		uint64_t v;
 		if (!eq || !parse_uint(eq + 1, o->max, &v) || v < o->min) {
-			snprintf(msg, sizeof msg,
-				 "bad value in boot option '%s' (want %s=%lu..%lu), ignored",
-				 w, o->key, (unsigned long)o->min,
-				 (unsigned long)o->max);
+			snprintf(
+				msg, sizeof msg,
+				"bad value in boot option '%s' (want %s=%lu..%lu), ignored",
+				w, o->key, (unsigned long)o->min,
+				(unsigned long)o->max);
 			report(msg);
 			return 1;
 		}

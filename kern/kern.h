@@ -16,12 +16,12 @@
 #include "kern/errno.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define container_of(p, type, member) \
-	((type *)((char *)(p) - offsetof(type, member)))
+	((type *)((char *)(p)-offsetof(type, member)))
 
 #define __noreturn __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
@@ -60,11 +60,11 @@ extern int loglevel;
  */
 void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
 
-#define KASSERT(cond)                                                          \
-	do {                                                                   \
-		if (unlikely(!(cond)))                                         \
-			panic("%s:%d: %s: assertion '%s' failed", __FILE__,    \
-			      __LINE__, __func__, #cond);                      \
+#define KASSERT(cond)                                                       \
+	do {                                                                \
+		if (unlikely(!(cond)))                                      \
+			panic("%s:%d: %s: assertion '%s' failed", __FILE__, \
+			      __LINE__, __func__, #cond);                   \
 	} while (0)
 
 /* Resolve a kernel text address to "function+0xoff"; false if unknown. */
@@ -74,12 +74,12 @@ void backtrace_print(uintptr_t rip, uintptr_t rbp);
 
 /* Boot configuration, from the command line (kern/cmdline.c). */
 struct kconfig {
-	int node;              /* node=N, -1 when not given */
-	bool selftest;         /* selftest or selftest=PATTERN */
+	int node; /* node=N, -1 when not given */
+	bool selftest; /* selftest or selftest=PATTERN */
 	char selftest_pattern[32];
-	int loglevel;          /* loglevel=0..7 */
-	unsigned hz;           /* hz=10..1000 */
-	uint64_t bcache_kb;    /* reserved for the buffer cache issue */
+	int loglevel; /* loglevel=0..7 */
+	unsigned hz; /* hz=10..1000 */
+	uint64_t bcache_kb; /* reserved for the buffer cache issue */
 };
 extern struct kconfig kconfig;
 typedef void (*cmdline_report_fn)(const char *msg);
@@ -99,22 +99,21 @@ struct selftest {
 	int (*fn)(void);
 	bool explicit_only;
 };
-#define SELFTEST_DEFINE(name_, explicit_)                                     \
-	static int selftest_##name_(void);                                    \
-	static const struct selftest selftest_entry_##name_                   \
-		__section(".selftests") __used __aligned(8) = {               \
-			#name_, selftest_##name_, explicit_                   \
-		};                                                            \
+#define SELFTEST_DEFINE(name_, explicit_)                                    \
+	static int selftest_##name_(void);                                   \
+	static const struct selftest selftest_entry_##name_ __section(       \
+		".selftests")                                                \
+		__used __aligned(8) = {#name_, selftest_##name_, explicit_}; \
 	static int selftest_##name_(void)
 #define SELFTEST(name_) SELFTEST_DEFINE(name_, false)
 #define SELFTEST_EXPLICIT(name_) SELFTEST_DEFINE(name_, true)
-#define ST_ASSERT(cond)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printk("# %s:%d: assertion '%s' failed\n", __FILE__,   \
-			       __LINE__, #cond);                               \
-			return 1;                                              \
-		}                                                              \
+#define ST_ASSERT(cond)                                                      \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			printk("# %s:%d: assertion '%s' failed\n", __FILE__, \
+			       __LINE__, #cond);                             \
+			return 1;                                            \
+		}                                                            \
 	} while (0)
 /* Run the selected self-tests, print TAP, exit QEMU; does not return. */
 void selftest_run(const char *pattern) __noreturn;

@@ -40,16 +40,17 @@ static void cmdline_warn(const char *msg)
 
 static void print_bootinfo(const struct bootinfo *bi)
 {
-	printk("shoal: loader %s, command line '%s'\n", bi->loader, bi->cmdline);
+	printk("shoal: loader %s, command line '%s'\n", bi->loader,
+	       bi->cmdline);
 	for (unsigned i = 0; i < bi->nmmap; i++) {
 		const struct mem_range *r = &bi->mmap[i];
 		printk(KERN_DEBUG "  mem %016lx-%016lx type %u\n",
-		       (unsigned long)r->base, (unsigned long)(r->base + r->len - 1),
-		       r->type);
+		       (unsigned long)r->base,
+		       (unsigned long)(r->base + r->len - 1), r->type);
 	}
 	for (unsigned i = 0; i < bi->nmods; i++)
-		printk("shoal: module '%s' at %#lx, %lu bytes\n", bi->mods[i].name,
-		       (unsigned long)bi->mods[i].start,
+		printk("shoal: module '%s' at %#lx, %lu bytes\n",
+		       bi->mods[i].name, (unsigned long)bi->mods[i].start,
 		       (unsigned long)(bi->mods[i].end - bi->mods[i].start));
 }
 
@@ -68,7 +69,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	kconfig_parse(bootinfo.cmdline, &kconfig, cmdline_warn);
 	loglevel = kconfig.loglevel;
 	if (kconfig.node < 0) {
-		printk(KERN_WARN "shoal: no node=N on the command line; using node 0\n");
+		printk(KERN_WARN
+		       "shoal: no node=N on the command line; using node 0\n");
 		kconfig.node = 0;
 	}
 	print_bootinfo(&bootinfo);

@@ -71,7 +71,7 @@ static size_t read_line(char *buf, size_t size)
 			return 0;
 		} else if (c >= 0x20 && c < 0x7f && n + 1 < size) {
 			buf[n++] = (char)c;
-			char s[2] = { (char)c, 0 };
+			char s[2] = {(char)c, 0};
 			putstr(s);
 		}
 	}
@@ -144,14 +144,14 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "help", cmd_help, "list the commands" },
-	{ "mem", cmd_mem, "memory counters" },
-	{ "uptime", cmd_uptime, "time since boot and the clock rates" },
-	{ "node", cmd_node, "this node's number" },
-	{ "echo", cmd_echo, "print the arguments ($? = last status)" },
-	{ "log", cmd_log, "the kernel log ring buffer" },
-	{ "reboot", cmd_reboot, "restart this node" },
-	{ "halt", cmd_halt, "stop this node" },
+	{"help", cmd_help, "list the commands"},
+	{"mem", cmd_mem, "memory counters"},
+	{"uptime", cmd_uptime, "time since boot and the clock rates"},
+	{"node", cmd_node, "this node's number"},
+	{"echo", cmd_echo, "print the arguments ($? = last status)"},
+	{"log", cmd_log, "the kernel log ring buffer"},
+	{"reboot", cmd_reboot, "restart this node"},
+	{"halt", cmd_halt, "stop this node"},
 };
 
 static int cmd_help(int argc, char **argv)

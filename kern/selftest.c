@@ -25,11 +25,13 @@ static bool selected(const struct selftest *t, const char *pattern)
 void selftest_run(const char *pattern)
 {
 	int n = 0, failed = 0;
-	for (const struct selftest *t = __selftest_start; t < __selftest_end; t++)
+	for (const struct selftest *t = __selftest_start; t < __selftest_end;
+	     t++)
 		n += selected(t, pattern);
 	printk("TAP version 13\n1..%d\n", n);
 	int i = 0;
-	for (const struct selftest *t = __selftest_start; t < __selftest_end; t++) {
+	for (const struct selftest *t = __selftest_start; t < __selftest_end;
+	     t++) {
 		if (!selected(t, pattern))
 			continue;
 		int rc = t->fn();

@@ -42,7 +42,10 @@ static void number(struct out *o, uint64_t v, bool neg, unsigned base,
 	} while (v);
 	if (prec == 0 && n == 1 && tmp[0] == '0')
 		n = 0;
-	char sign = neg ? '-' : (flags & F_PLUS) ? '+' : (flags & F_SPACE) ? ' ' : 0;
+	char sign = neg			? '-'
+		    : (flags & F_PLUS)	? '+'
+		    : (flags & F_SPACE) ? ' '
+					: 0;
 	const char *prefix = "";
 	if ((flags & F_ALT) && base == 16)
 		prefix = upper ? "0X" : "0x";
@@ -67,7 +70,7 @@ static void number(struct out *o, uint64_t v, bool neg, unsigned base,
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			put(&o, *fmt);
@@ -113,7 +116,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 					prec = prec * 10 + (*fmt++ - '0');
 			}
 		}
-		int lng = 0; /* -2 hh, -1 h, 0 int, 1 long, 2 long long / size_t */
+		int lng =
+			0; /* -2 hh, -1 h, 0 int, 1 long, 2 long long / size_t */
 		for (;; fmt++) {
 			if (*fmt == 'h')
 				lng--;
@@ -130,7 +134,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		switch (c) {
 		case 'd':
 		case 'i': {
-			int64_t v = lng >= 1 ? va_arg(ap, int64_t) : va_arg(ap, int);
+			int64_t v = lng >= 1 ? va_arg(ap, int64_t)
+					     : va_arg(ap, int);
 			if (lng == -1)
 				v = (short)v;
 			else if (lng <= -2)
@@ -150,12 +155,14 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else if (lng <= -2)
 				v = (unsigned char)v;
 			unsigned base = c == 'u' ? 10 : c == 'o' ? 8 : 16;
-			number(&o, v, false, base, c == 'X', flags, width, prec);
+			number(&o, v, false, base, c == 'X', flags, width,
+			       prec);
 			break;
 		}
 		case 'p': {
 			uintptr_t v = (uintptr_t)va_arg(ap, void *);
-			number(&o, v, false, 16, false, flags | F_ALT, width, prec);
+			number(&o, v, false, 16, false, flags | F_ALT, width,
+			       prec);
 			break;
 		}
 		case 'c':
@@ -169,7 +176,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			const char *s = va_arg(ap, const char *);
 			if (!s)
 				s = "(null)";
-			int n = (int)strnlen(s, prec < 0 ? (size_t)-1 : (size_t)prec);
+			int n = (int)strnlen(s, prec < 0 ? (size_t)-1
+							 : (size_t)prec);
 			if (!(flags & F_LEFT))
 				pad(&o, ' ', width - n);
 			for (int i = 0; i < n; i++)

@@ -28,7 +28,7 @@ struct mem_stats {
 	uint64_t free_bytes;
 	uint64_t kernel_bytes; /* kernel image */
 	uint64_t reserved_bytes; /* modules, boot info, firmware, holes */
-	uint64_t heap_bytes;   /* pages currently held by the kernel heap */
+	uint64_t heap_bytes; /* pages currently held by the kernel heap */
 };
 void mem_get_stats(struct mem_stats *st);
 

@@ -77,18 +77,27 @@ static inline void irq_restore(unsigned long f)
 	if (f & 0x200)
 		__asm__ volatile("sti" : : : "memory");
 }
-static inline void irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("cli" : : : "memory"); }
-static inline void cpu_relax(void) { __asm__ volatile("pause"); }
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" : : : "memory");
+}
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+}
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause");
+}
 
 /* Bring-up, called once from kmain in this order. */
-void arch_cpu_init(void);        /* GDT, TSS with IST stacks, IDT, CPU features */
-void arch_irq_init(void);        /* mask 8259, LAPIC, IOAPIC */
+void arch_cpu_init(void); /* GDT, TSS with IST stacks, IDT, CPU features */
+void arch_irq_init(void); /* mask 8259, LAPIC, IOAPIC */
 void arch_time_init(unsigned hz); /* TSC calibration, periodic LAPIC timer */
 
 /* Serial console (COM1, 16550). */
-void uart_init(void);             /* polled output; safe before anything else */
-void uart_irq_init(void);         /* interrupt-driven receive */
+void uart_init(void); /* polled output; safe before anything else */
+void uart_irq_init(void); /* interrupt-driven receive */
 void uart_putc(char c);
 void uart_write(const char *s, size_t n);
 /* Receive side: returns -1 when nothing is waiting. */
@@ -102,9 +111,9 @@ typedef void (*irq_handler_t)(void *arg);
 int irq_register(unsigned irq, irq_handler_t handler, void *arg);
 
 /* Time. */
-uint64_t time_ns(void);         /* monotonic nanoseconds since boot */
-uint64_t time_ticks(void);      /* timer ticks since boot (advances by hz) */
-uint64_t tsc_hz(void);          /* calibrated TSC frequency */
+uint64_t time_ns(void); /* monotonic nanoseconds since boot */
+uint64_t time_ticks(void); /* timer ticks since boot (advances by hz) */
+uint64_t tsc_hz(void); /* calibrated TSC frequency */
 unsigned time_hz(void);
 /*
  * Idle: wait for the next interrupt with the periodic tick stopped (tickless

@@ -47,7 +47,7 @@ void gdt_init(void)
 		 (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
 	gdt[6] = base >> 32;
 
-	struct gdt_ptr p = { sizeof gdt - 1, (uint64_t)gdt };
+	struct gdt_ptr p = {sizeof gdt - 1, (uint64_t)gdt};
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"

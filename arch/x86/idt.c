@@ -40,6 +40,6 @@ void idt_init(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed p = { sizeof idt - 1, (uint64_t)idt };
+	} __packed p = {sizeof idt - 1, (uint64_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(p));
 }

@@ -46,7 +46,7 @@ void arch_reboot(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed empty = { 0, 0 };
+	} __packed empty = {0, 0};
 	__asm__ volatile("lidt %0; int3" : : "m"(empty));
 	for (;;)
 		__asm__ volatile("hlt");
@@ -54,7 +54,7 @@ void arch_reboot(void)
 
 __attribute__((noinline)) void arch_dump_current(void)
 {
-	struct trapframe tf = { 0 };
+	struct trapframe tf = {0};
 	__asm__ volatile("movq %%rbx, %0\n\t"
 			 "movq %%r12, %1\n\t"
 			 "movq %%r13, %2\n\t"

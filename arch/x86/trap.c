@@ -63,7 +63,8 @@ void arch_dump_regs(const struct trapframe *tf)
 	char sym[96];
 	printk(KERN_ERR "rip %016lx %s\n", tf->rip,
 	       symbolize(tf->rip, sym, sizeof sym));
-	printk(KERN_ERR "rsp %016lx  rbp %016lx  rflags %08lx  cs %lx  ss %lx\n",
+	printk(KERN_ERR
+	       "rsp %016lx  rbp %016lx  rflags %08lx  cs %lx  ss %lx\n",
 	       tf->rsp, tf->rbp, tf->rflags, tf->cs, tf->ss);
 	printk(KERN_ERR "rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n",
 	       tf->rax, tf->rbx, tf->rcx, tf->rdx);
@@ -71,7 +72,8 @@ void arch_dump_regs(const struct trapframe *tf)
 	       tf->rsi, tf->rdi, tf->r8, tf->r9);
 	printk(KERN_ERR "r10 %016lx  r11 %016lx  r12 %016lx  r13 %016lx\n",
 	       tf->r10, tf->r11, tf->r12, tf->r13);
-	printk(KERN_ERR "r14 %016lx  r15 %016lx  cr0 %08lx  cr3 %016lx  cr4 %08lx\n",
+	printk(KERN_ERR
+	       "r14 %016lx  r15 %016lx  cr0 %08lx  cr3 %016lx  cr4 %08lx\n",
 	       tf->r14, tf->r15, read_cr0(), read_cr3(), read_cr4());
 }
 
@@ -79,7 +81,9 @@ static void pf_describe(uint64_t err, char *buf, size_t size)
 {
 	snprintf(buf, size, " (%s, %s, %s%s%s)",
 		 err & 1 ? "protection violation" : "not present",
-		 err & 2 ? "write" : err & 16 ? "instruction fetch" : "read",
+		 err & 2    ? "write"
+		 : err & 16 ? "instruction fetch"
+			    : "read",
 		 err & 4 ? "user" : "kernel", err & 8 ? ", reserved bit" : "",
 		 "");
 }
@@ -98,7 +102,8 @@ __noreturn static void fatal_exception(struct trapframe *tf)
 	}
 	if (tf->vector == 14)
 		pf_describe(tf->error, detail, sizeof detail);
-	printk(KERN_ERR "\n======== SHOAL EXCEPTION: %s (vector %lu) ========\n",
+	printk(KERN_ERR
+	       "\n======== SHOAL EXCEPTION: %s (vector %lu) ========\n",
 	       exc_names[tf->vector], tf->vector);
 	printk(KERN_ERR "error %#lx%s\n", tf->error, detail);
 	if (tf->vector == 14)

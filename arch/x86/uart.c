@@ -21,7 +21,8 @@
 
 #define RX_SIZE 1024
 static volatile uint8_t rx_buf[RX_SIZE];
-static volatile unsigned rx_head, rx_tail; /* head: next write; tail: next read */
+static volatile unsigned rx_head,
+	rx_tail; /* head: next write; tail: next read */
 static bool rx_irq;
 unsigned long uart_rx_dropped;
 
@@ -29,7 +30,7 @@ void uart_init(void)
 {
 	outb(COM1 + REG_IER, 0x00);
 	outb(COM1 + REG_LCR, 0x80); /* DLAB: divisor follows */
-	outb(COM1 + 0, 0x01);       /* 115200 baud */
+	outb(COM1 + 0, 0x01); /* 115200 baud */
 	outb(COM1 + 1, 0x00);
 	outb(COM1 + REG_LCR, 0x03); /* 8N1 */
 	outb(COM1 + REG_FCR, 0xC7); /* FIFO on, cleared, 14-byte trigger */
@@ -74,7 +75,8 @@ void uart_irq_init(void)
 int uart_getc(void)
 {
 	if (!rx_irq)
-		return (inb(COM1 + REG_LSR) & LSR_DR) ? inb(COM1 + REG_DATA) : -1;
+		return (inb(COM1 + REG_LSR) & LSR_DR) ? inb(COM1 + REG_DATA)
+						      : -1;
 	unsigned long f = irq_save();
 	int c = -1;
 	if (rx_tail != rx_head) {

@@ -12,7 +12,8 @@
 /* GDT selectors (arch/x86/gdt.c). */
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
-#define SEL_UDATA 0x1b /* user data, RPL 3 (sysret layout: udata before ucode) */
+#define SEL_UDATA \
+	0x1b /* user data, RPL 3 (sysret layout: udata before ucode) */
 #define SEL_UCODE 0x23
 #define SEL_TSS 0x28
 
@@ -22,7 +23,7 @@
 #define IST_MACHINE_CHECK 3
 
 /* Interrupt vectors. */
-#define VEC_IRQ_BASE 32   /* IOAPIC inputs start here */
+#define VEC_IRQ_BASE 32 /* IOAPIC inputs start here */
 #define VEC_LAPIC_TIMER 0xF0
 #define VEC_LAPIC_ERROR 0xFE
 #define VEC_SPURIOUS 0xFF
@@ -57,8 +58,10 @@ static inline uint64_t rdmsr(uint32_t msr)
 }
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v),
-			 "d"((uint32_t)(v >> 32)));
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v),
+			   "d"((uint32_t)(v >> 32)));
 }
 static inline uint64_t read_cr0(void)
 {

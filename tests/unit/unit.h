@@ -26,45 +26,45 @@ static struct unit_test unit_tests[UNIT_MAX_TESTS];
 static int unit_ntests;
 static int unit_failed_now;
 
-#define TEST(name)                                                             \
-	static void test_##name(void);                                         \
-	__attribute__((constructor)) static void register_##name(void)         \
-	{                                                                      \
-		unit_tests[unit_ntests++] =                                    \
-			(struct unit_test){ #name, test_##name };              \
-	}                                                                      \
+#define TEST(name)                                                     \
+	static void test_##name(void);                                 \
+	__attribute__((constructor)) static void register_##name(void) \
+	{                                                              \
+		unit_tests[unit_ntests++] =                            \
+			(struct unit_test){#name, test_##name};        \
+	}                                                              \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printf("# %s:%d: CHECK(%s) failed\n", __FILE__,         \
-			       __LINE__, #cond);                               \
-			unit_failed_now = 1;                                   \
-			return;                                                \
-		}                                                              \
+#define CHECK(cond)                                                     \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			printf("# %s:%d: CHECK(%s) failed\n", __FILE__, \
+			       __LINE__, #cond);                        \
+			unit_failed_now = 1;                            \
+			return;                                         \
+		}                                                       \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                         \
-	do {                                                                   \
-		long long va_ = (long long)(a), vb_ = (long long)(b);          \
-		if (va_ != vb_) {                                              \
-			printf("# %s:%d: %s == %s failed: %lld != %lld\n",      \
-			       __FILE__, __LINE__, #a, #b, va_, vb_);          \
-			unit_failed_now = 1;                                   \
-			return;                                                \
-		}                                                              \
+#define CHECK_EQ(a, b)                                                     \
+	do {                                                               \
+		long long va_ = (long long)(a), vb_ = (long long)(b);      \
+		if (va_ != vb_) {                                          \
+			printf("# %s:%d: %s == %s failed: %lld != %lld\n", \
+			       __FILE__, __LINE__, #a, #b, va_, vb_);      \
+			unit_failed_now = 1;                               \
+			return;                                            \
+		}                                                          \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                        \
-	do {                                                                   \
-		const char *sa_ = (a), *sb_ = (b);                             \
-		if (strcmp(sa_, sb_)) {                                        \
-			printf("# %s:%d: \"%s\" != \"%s\"\n", __FILE__,          \
-			       __LINE__, sa_, sb_);                            \
-			unit_failed_now = 1;                                   \
-			return;                                                \
-		}                                                              \
+#define CHECK_STR(a, b)                                                 \
+	do {                                                            \
+		const char *sa_ = (a), *sb_ = (b);                      \
+		if (strcmp(sa_, sb_)) {                                 \
+			printf("# %s:%d: \"%s\" != \"%s\"\n", __FILE__, \
+			       __LINE__, sa_, sb_);                     \
+			unit_failed_now = 1;                            \
+			return;                                         \
+		}                                                       \
 	} while (0)
 
 static inline int unit_main(void)
@@ -81,7 +81,10 @@ static inline int unit_main(void)
 	return failed ? 1 : 0;
 }
 
-#define UNIT_MAIN()                                                            \
-	int main(void) { return unit_main(); }
+#define UNIT_MAIN()                 \
+	int main(void)              \
+	{                           \
+		return unit_main(); \
+	}
 
 #endif
