@@ -78,6 +78,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	arch_cpu_init();
 	pmm_init(&bootinfo);
 	vm_init();
+	arch_acpi_set_rsdp(bootinfo.rsdp);
 	arch_irq_init();
 	arch_time_init(kconfig.hz);
 	uart_irq_init();

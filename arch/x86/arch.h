@@ -109,20 +109,51 @@ int uart_getc(void);
  */
 typedef void (*irq_handler_t)(void *arg);
 int irq_register(unsigned irq, irq_handler_t handler, void *arg);
+/* Remove a handler; the input is masked when its last handler goes. */
+void irq_unregister(unsigned irq, irq_handler_t handler, void *arg);
+
+/* Interrupt counters since boot, one entry per source (/proc/interrupts). */
+struct irq_stat {
+	unsigned vector;
+	int irq; /* as given to irq_register; -1 for CPU-local sources */
+	unsigned gsi; /* IOAPIC input (irq >= 0 only) */
+	const char *name; /* "IO-APIC-edge", "IO-APIC-level", "LAPIC-timer",
+			   * "LAPIC-error", "spurious", "unexpected" */
+	uint64_t count;
+};
+/* Fill up to max entries; returns how many sources exist. */
+unsigned irq_stats(struct irq_stat *st, unsigned max);
+
+/* ACPI: the RSDP's physical address from the boot loader (0 = unknown;
+ * then the BIOS areas are searched). Call before arch_irq_init. */
+void arch_acpi_set_rsdp(uint64_t pa);
 
 /* Time. */
-uint64_t time_ns(void); /* monotonic nanoseconds since boot */
-uint64_t time_ticks(void); /* timer ticks since boot (advances by hz) */
+uint64_t time_ns(void); /* monotonic nanoseconds since CPU reset */
+/* Timer ticks: floor(time_ns * hz / 1e9) as of the last tick interrupt or
+ * idle wakeup; advances by hz per second and never drifts from time_ns. */
+uint64_t time_ticks(void);
 uint64_t tsc_hz(void); /* calibrated TSC frequency */
 unsigned time_hz(void);
 /*
  * Idle: wait for the next interrupt with the periodic tick stopped (tickless
  * idle) unless a timer deadline is pending; the tick resumes on wakeup.
- * Called with interrupts disabled; returns with them disabled.
+ * Called with interrupts disabled; returns with them disabled, after any
+ * interrupt (callers loop and re-check their condition). Returns at once if
+ * the deadline has already passed.
  */
 void arch_idle(void);
-/* Ask for a wakeup no later than deadline_ns (0 = none) while idle. */
+/* Ask for a wakeup no later than deadline_ns (0 = none) while idle; it holds
+ * until changed. */
 void arch_set_idle_deadline(uint64_t deadline_ns);
+
+/* Paging hooks for vm/ (arch/x86/cpu.c). */
+bool arch_has_nx(void); /* no-execute bit usable */
+unsigned arch_phys_addr_bits(void); /* physical address width, 36..52 */
+uint64_t arch_pt_root(void); /* physical address of the live PML4 */
+/* Switch to the PML4 at pa and flush every TLB entry, global ones too. */
+void arch_pt_switch(uint64_t pa);
+void arch_tlb_flush_page(uintptr_t va);
 
 /* Machine control. */
 void arch_reboot(void) __attribute__((noreturn));

@@ -13,3 +13,38 @@ void arch_cpu_init(void)
 		printk(KERN_WARN
 		       "shoal: CPU has no NX bit; data pages stay executable\n");
 }
+
+bool arch_has_nx(void)
+{
+	return boot_has_nx;
+}
+
+unsigned arch_phys_addr_bits(void)
+{
+	uint32_t a, b, c, d;
+	unsigned bits = 36; /* the architectural minimum */
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a >= 0x80000008) {
+		cpuid(0x80000008, 0, &a, &b, &c, &d);
+		bits = a & 0xFF;
+	}
+	return bits < 36 || bits > 52 ? 36 : bits;
+}
+
+uint64_t arch_pt_root(void)
+{
+	return read_cr3() & ~0xFFFull;
+}
+
+void arch_pt_switch(uint64_t pa)
+{
+	uint64_t cr4 = read_cr4();
+	write_cr3(pa);
+	write_cr4(cr4 & ~CR4_PGE); /* toggling PGE drops global entries too */
+	write_cr4(cr4 | CR4_PGE);
+}
+
+void arch_tlb_flush_page(uintptr_t va)
+{
+	invlpg(va);
+}

@@ -5,6 +5,7 @@
 #ifndef ARCH_X86_X86_H
 #define ARCH_X86_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arch/x86/arch.h"
@@ -44,6 +45,38 @@ struct trapframe {
 void trap_dispatch(struct trapframe *tf);
 /* Device and LAPIC vectors (>= 32); arch/x86/irq.c. */
 void irq_dispatch(struct trapframe *tf);
+/* Interrupt controllers (apic.c). IRQF_* describe an input's signal. */
+#define IRQF_LEVEL 1u /* level-triggered (else edge) */
+#define IRQF_ACTIVE_LOW 2u /* active low (else high) */
+void pic_disable(void); /* remap the 8259s to 0x20-0x2F, mask all */
+void lapic_init(void);
+unsigned lapic_id(void);
+void lapic_eoi(void);
+bool lapic_in_service(unsigned vec);
+uint32_t lapic_error_status(void); /* read and clear the ESR */
+void lapic_self_ipi(unsigned vec);
+/* LAPIC timer, counting at bus clock / 16; count 0 stops it. */
+void lapic_timer_oneshot(uint32_t count, bool masked);
+void lapic_timer_stop(void);
+uint32_t lapic_timer_current(void);
+void ioapic_init(void); /* every input masked */
+void ioapic_describe(uint64_t *pa, unsigned *inputs, bool *from_acpi);
+bool ioapic_has_gsi(unsigned gsi);
+void ioapic_route(unsigned gsi, unsigned vector, unsigned flags);
+void ioapic_mask(unsigned gsi);
+/* ISA IRQ 0-15 -> GSI and IRQF_* flags (MADT overrides applied). */
+int isa_irq_resolve(unsigned irq, unsigned *gsi, unsigned *flags);
+
+/* ACPI (acpi.c): a checksummed, mapped table, or NULL; *len its length. */
+const void *acpi_find_table(const char *sig, uint32_t *len);
+
+/* Interrupt and time internals (irq.c, time.c). */
+uint64_t irq_vector_count(unsigned vec);
+void time_timer_irq(void); /* the LAPIC timer vector's handler */
+uint64_t lapic_timer_hz(void); /* calibrated, after the /16 divider */
+/* Measure the TSC against the HPET; -ENODEV without one (self-tests). */
+int hpet_measure_tsc(uint64_t *tsc_hz);
+
 /* Install a gate; ist 0 = no stack switch. dpl 3 lets user code `int` it. */
 void idt_set_gate(unsigned vec, void *handler, unsigned ist, unsigned dpl);
 extern void *trap_stubs[256];
@@ -116,6 +149,7 @@ static inline void invlpg(uintptr_t va)
 #define MSR_EFER 0xC0000080
 #define MSR_APIC_BASE 0x1B
 #define EFER_NXE (1u << 11)
+#define CR4_PGE (1ull << 7)
 
 /* Set by boot/entry.asm when CPUID reports NX. */
 extern uint8_t boot_has_nx;
