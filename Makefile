@@ -126,6 +126,8 @@ $(B)/unit/%: tests/unit/%.c tests/unit/unit.h Makefile
 	@$(if $(Q),echo "  HOSTCC  $@")
 	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $$(sed -n 's|^// SOURCES:||p' $<) -MMD -MP -MF $@.d
 
+unit-build: $(UNIT_TESTS)
+
 unit: $(UNIT_TESTS)
 	$(Q)tools/run-unit $(UNIT_TESTS)
 
@@ -146,6 +148,6 @@ bench: deps all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run qemu qemu-gdb unit check-style format test bench clean
+.PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

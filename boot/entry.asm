@@ -70,6 +70,9 @@ common32:
 	rep stosd
 	mov edi, ebp
 	mov esp, PHYS(boot_stack_top)
+	rdtsc                                   ; time_ns() counts from here
+	mov [PHYS(boot_tsc)], eax
+	mov [PHYS(boot_tsc) + 4], edx
 
 	; long mode (and optionally NX) available?
 	mov eax, 0x80000000
@@ -196,7 +199,9 @@ boot_gdt:
 boot_gdt_ptr:
 	dw boot_gdt_ptr - boot_gdt - 1
 	dq PHYS(boot_gdt)
-global boot_has_nx
+global boot_has_nx, boot_tsc
+align 8
+boot_tsc:    dq 0
 boot_has_nx: db 0
 
 section .bss

@@ -89,7 +89,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 
 	struct mem_stats st;
 	mem_get_stats(&st);
-	printk("shoal: %lu MiB free of %lu MiB, timer %u Hz, TSC %lu MHz, booted in %lu ms\n",
+	printk("shoal: %lu MiB free of %lu MiB, timer %u Hz, TSC %lu MHz, kernel up in %lu ms\n",
 	       (unsigned long)(st.free_bytes >> 20),
 	       (unsigned long)(st.total_bytes >> 20), time_hz(),
 	       (unsigned long)(tsc_hz() / 1000000),

@@ -129,7 +129,7 @@ unsigned irq_stats(struct irq_stat *st, unsigned max);
 void arch_acpi_set_rsdp(uint64_t pa);
 
 /* Time. */
-uint64_t time_ns(void); /* monotonic nanoseconds since CPU reset */
+uint64_t time_ns(void); /* monotonic nanoseconds since the kernel started */
 /* Timer ticks: floor(time_ns * hz / 1e9) as of the last tick interrupt or
  * idle wakeup; advances by hz per second and never drifts from time_ns. */
 uint64_t time_ticks(void);

@@ -12,8 +12,11 @@
  *
  * time_ns = (tsc - tsc_origin) * ns_mult >> 32, a 64x64->128-bit product,
  * so it neither overflows nor loses precision for centuries of uptime. The
- * origin is TSC 0 (CPU reset), so "since boot" includes the firmware; on
- * one CPU the TSC never runs backwards, so time_ns is monotonic.
+ * origin is the TSC read by boot/entry.asm at the kernel's first
+ * instruction (boot_tsc), so "since boot" means since the kernel started,
+ * whatever the firmware took and whether or not the TSC was reset with the
+ * CPU (under KVM it is not); on one CPU the TSC never runs backwards, so
+ * time_ns is monotonic.
  *
  * Ticks: tick k begins at time_ns = k * 1e9 / hz. The LAPIC timer runs in
  * one-shot mode and each interrupt re-arms it for just after the next tick
@@ -477,13 +480,7 @@ void arch_time_init(unsigned hz)
 	tick_margin_ns = NSEC / hz / 128;
 	ns_mult = ((NSEC << 32) + tsc_freq / 2) / tsc_freq;
 	lapic_mult = (lapic_freq << 32) / NSEC;
-	tsc_origin = 0;
-	uint64_t now = rdtsc();
-	if (now / tsc_freq > 86400) {
-		/* The TSC was not reset with the CPU (warm boot, kexec):
-		 * count from here instead. */
-		tsc_origin = now;
-	}
+	tsc_origin = boot_tsc;
 	unsigned long f = irq_save();
 	ticks_catch_up();
 	tick_arm_next();

@@ -153,5 +153,7 @@ static inline void invlpg(uintptr_t va)
 
 /* Set by boot/entry.asm when CPUID reports NX. */
 extern uint8_t boot_has_nx;
+/* The TSC at the kernel's first instruction (boot/entry.asm). */
+extern uint64_t boot_tsc;
 
 #endif
