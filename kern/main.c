@@ -11,6 +11,7 @@
 #include "arch/x86/arch.h"
 #include "kern/bootinfo.h"
 #include "kern/kern.h"
+#include "kern/sync.h"
 #include "vm/vm.h"
 
 #define SHOAL_VERSION "0.1"
@@ -81,6 +82,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	arch_acpi_set_rsdp(bootinfo.rsdp);
 	arch_irq_init();
 	arch_time_init(kconfig.hz);
+	sched_init();
 	uart_irq_init();
 	irq_enable();
 

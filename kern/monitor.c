@@ -20,30 +20,12 @@ static void putstr(const char *s)
 	printk("%s", s);
 }
 
-/* Wait for one byte of input, idling (tickless) while there is none. */
-static int getc_wait(void)
-{
-	for (;;) {
-		int c = uart_getc();
-		if (c >= 0)
-			return c;
-		irq_disable();
-		c = uart_getc();
-		if (c >= 0) {
-			irq_enable();
-			return c;
-		}
-		arch_idle();
-		irq_enable();
-	}
-}
-
 static size_t read_line(char *buf, size_t size)
 {
 	static int prev;
 	size_t n = 0;
 	for (;;) {
-		int c = getc_wait();
+		int c = uart_getc_wait();
 		if (c == '\n' && prev == '\r') { /* CR LF: one line end */
 			prev = c;
 			continue;

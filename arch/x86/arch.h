@@ -102,6 +102,8 @@ void uart_putc(char c);
 void uart_write(const char *s, size_t n);
 /* Receive side: returns -1 when nothing is waiting. */
 int uart_getc(void);
+/* Sleep (as a thread) until a byte arrives; polls before interrupts are on. */
+int uart_getc_wait(void);
 
 /*
  * Device interrupts. irq_register routes ISA IRQ/GSI `irq` through the IOAPIC
@@ -146,6 +148,23 @@ void arch_idle(void);
 /* Ask for a wakeup no later than deadline_ns (0 = none) while idle; it holds
  * until changed. */
 void arch_set_idle_deadline(uint64_t deadline_ns);
+
+/*
+ * Threads (kern/thread.c). arch_switch saves the callee-saved registers and
+ * the stack pointer in *save_sp and resumes the context saved at load_sp.
+ * arch_thread_stack_init prepares a new stack so that switching to the
+ * returned sp calls entry(arg) with interrupts still disabled.
+ */
+void arch_switch(uintptr_t *save_sp, uintptr_t load_sp);
+uintptr_t arch_thread_stack_init(void *stack_top, void (*entry)(void *),
+				 void *arg);
+/* Called from the timer interrupt at every tick (interrupts disabled). */
+void arch_set_tick_hook(void (*fn)(void));
+/*
+ * Called at the end of every interrupt, after EOI, on the interrupted
+ * thread's stack with interrupts disabled: the scheduler's preemption point.
+ */
+void arch_set_irq_exit_hook(void (*fn)(void));
 
 /* Paging hooks for vm/ (arch/x86/cpu.c). */
 bool arch_has_nx(void); /* no-execute bit usable */

@@ -48,3 +48,21 @@ void arch_tlb_flush_page(uintptr_t va)
 {
 	invlpg(va);
 }
+
+void arch_thread_entry(void);
+
+uintptr_t arch_thread_stack_init(void *stack_top, void (*entry)(void *),
+				 void *arg)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~15ul);
+	/* arch_switch's ret pops this, leaving rsp 16-byte aligned before
+	 * arch_thread_entry's call, as the ABI wants. */
+	*--sp = (uint64_t)arch_thread_entry;
+	*--sp = 0; /* rbp */
+	*--sp = 0; /* rbx */
+	*--sp = (uint64_t)entry; /* r12 */
+	*--sp = (uint64_t)arg; /* r13 */
+	*--sp = 0; /* r14 */
+	*--sp = 0; /* r15 */
+	return (uintptr_t)sp;
+}

@@ -416,10 +416,19 @@ static void tick_arm_next(void)
 	timer_arm_at(tick_start_ns(ticks + 1) + tick_margin_ns);
 }
 
+static void (*tick_hook)(void);
+
+void arch_set_tick_hook(void (*fn)(void))
+{
+	tick_hook = fn;
+}
+
 void time_timer_irq(void)
 {
 	ticks_catch_up();
 	tick_arm_next();
+	if (tick_hook)
+		tick_hook();
 }
 
 uint64_t time_ticks(void)

@@ -114,10 +114,19 @@ __noreturn static void fatal_exception(struct trapframe *tf)
 	arch_fatal_stop();
 }
 
+static void (*irq_exit_hook)(void);
+
+void arch_set_irq_exit_hook(void (*fn)(void))
+{
+	irq_exit_hook = fn;
+}
+
 void trap_dispatch(struct trapframe *tf)
 {
 	if (tf->vector >= 32) {
 		irq_dispatch(tf);
+		if (irq_exit_hook)
+			irq_exit_hook();
 		return;
 	}
 	fatal_exception(tf);

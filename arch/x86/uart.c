@@ -8,6 +8,7 @@
  */
 #include "arch/x86/arch.h"
 #include "kern/kern.h"
+#include "kern/sync.h"
 
 #define COM1 0x3f8
 #define REG_DATA 0
@@ -24,6 +25,7 @@ static volatile uint8_t rx_buf[RX_SIZE];
 static volatile unsigned rx_head,
 	rx_tail; /* head: next write; tail: next read */
 static bool rx_irq;
+static struct waitq rx_wq; /* readers waiting for input */
 unsigned long uart_rx_dropped;
 
 void uart_init(void)
@@ -62,6 +64,7 @@ static void uart_irq(void *arg)
 		rx_buf[rx_head] = c;
 		rx_head = next;
 	}
+	waitq_wakeup_all(&rx_wq);
 }
 
 void uart_irq_init(void)
@@ -72,17 +75,39 @@ void uart_irq_init(void)
 	}
 }
 
+/* Interrupts off. */
+static int rx_pop(void)
+{
+	if (rx_tail == rx_head)
+		return -1;
+	int c = rx_buf[rx_tail];
+	rx_tail = (rx_tail + 1) % RX_SIZE;
+	return c;
+}
+
 int uart_getc(void)
 {
 	if (!rx_irq)
 		return (inb(COM1 + REG_LSR) & LSR_DR) ? inb(COM1 + REG_DATA)
 						      : -1;
 	unsigned long f = irq_save();
-	int c = -1;
-	if (rx_tail != rx_head) {
-		c = rx_buf[rx_tail];
-		rx_tail = (rx_tail + 1) % RX_SIZE;
+	int c = rx_pop();
+	irq_restore(f);
+	return c;
+}
+
+int uart_getc_wait(void)
+{
+	if (!rx_irq) {
+		int c;
+		while ((c = uart_getc()) < 0)
+			cpu_relax();
+		return c;
 	}
+	unsigned long f = irq_save();
+	int c;
+	while ((c = rx_pop()) < 0)
+		waitq_sleep(&rx_wq, NULL);
 	irq_restore(f);
 	return c;
 }

@@ -1,0 +1,72 @@
+/*
+ * sync.h — kernel threads, wait queues and locks (kern/thread.c, sync.c).
+ *
+ *   spinlock    short critical sections; disables interrupts while held
+ *               (one CPU per node today, so it is just irq_save/restore plus
+ *               an owner check in debug builds)
+ *   waitq       a queue of sleeping threads; wakeup makes them runnable
+ *   sleeplock   a lock a thread may hold across a sleep (buffer locks,
+ *               inode locks); waiters sleep on its waitq
+ *
+ * Host unit tests of code that uses these (fs/, ...) link a single-threaded
+ * stand-in (tests/unit/sync_host.c) instead of kern/thread.c.
+ */
+#ifndef KERN_SYNC_H
+#define KERN_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct thread;
+
+struct spinlock {
+	unsigned long flags; /* interrupt flag saved by the holder */
+	bool locked;
+	const char *name;
+};
+
+struct waitq {
+	struct thread *head, *tail;
+};
+
+struct sleeplock {
+	bool locked;
+	struct thread *owner;
+	struct waitq wq;
+	const char *name;
+};
+
+void spin_init(struct spinlock *l, const char *name);
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+
+void waitq_init(struct waitq *q);
+/*
+ * Sleep on q until woken. The caller holds `l` (may be NULL); it is released
+ * while asleep and re-taken before returning, so a wakeup between the
+ * caller's check and the sleep is never lost.
+ */
+void waitq_sleep(struct waitq *q, struct spinlock *l);
+void waitq_wakeup_all(struct waitq *q);
+void waitq_wakeup_one(struct waitq *q);
+
+void sleeplock_init(struct sleeplock *l, const char *name);
+void sleeplock_acquire(struct sleeplock *l);
+void sleeplock_release(struct sleeplock *l);
+bool sleeplock_held(const struct sleeplock *l); /* by the calling thread */
+
+/* Kernel threads. */
+typedef void (*thread_fn)(void *arg);
+struct thread *thread_create(const char *name, thread_fn fn, void *arg);
+void thread_yield(void);
+/* Sleep for at least ns nanoseconds. */
+void thread_sleep_ns(uint64_t ns);
+struct thread *thread_current(void);
+const char *thread_name(const struct thread *t);
+/* Make the boot context the first thread and start the idle thread. */
+void sched_init(void);
+/* Runnable threads including the running one, idle excluded. */
+unsigned sched_runnable(void);
+uint64_t sched_switches(void);
+
+#endif

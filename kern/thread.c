@@ -1,0 +1,359 @@
+/*
+ * thread.c — kernel threads and the scheduler.
+ *
+ * One CPU. Threads are RUNNABLE (on the run queue), RUNNING (current),
+ * SLEEPING (on a wait queue and/or the timer list) or DEAD. The run queue
+ * is FIFO: round robin with a time slice of SLICE_TICKS timer ticks; the
+ * tick hook counts the slice down and the interrupt-exit hook switches when
+ * it runs out and someone else is runnable (preemption of kernel code is
+ * safe because every shared structure is guarded by a spinlock, which
+ * disables interrupts, or a sleeplock).
+ *
+ * The idle thread runs only when nothing else is runnable. It sleeps in
+ * arch_idle with the tick stopped (tickless idle), asking for a wakeup at
+ * the earliest timed sleeper's deadline, if any.
+ *
+ * Locking: all scheduler state (run queue, timer list, wait queues, thread
+ * states) is changed with interrupts disabled; schedule() is entered with
+ * interrupts disabled and returns with them disabled.
+ *
+ * A thread's CPU time (cpu_ns) and the run-queue length are kept for the
+ * load balancer.
+ */
+#include "arch/x86/arch.h"
+#include "kern/kern.h"
+#include "kern/sync.h"
+#include "vm/vm.h"
+
+#define STACK_PAGES 4
+#define SLICE_TICKS 5
+
+enum thread_state { T_RUNNABLE, T_RUNNING, T_SLEEPING, T_DEAD };
+
+struct thread {
+	uintptr_t sp; /* saved stack pointer while not running */
+	enum thread_state state;
+	char name[16];
+	unsigned id;
+	uint64_t stack_pa; /* 0 for the boot thread */
+	thread_fn fn;
+	void *arg;
+	struct thread *next; /* run queue or wait queue */
+	struct waitq *waiting_on; /* wait queue it sleeps on, if any */
+	struct thread *timer_next; /* timer list, sorted by wake_ns */
+	uint64_t wake_ns; /* 0 = not on the timer list */
+	uint64_t cpu_ns, ran_since;
+	int slice;
+};
+
+static struct thread boot_thread = {.name = "kmain", .state = T_RUNNING};
+static struct thread *current = &boot_thread;
+static struct thread *idle;
+static struct waitq runq;
+static struct thread *timers;
+static struct thread *zombie; /* dead, stack freed after the next switch */
+static unsigned next_id = 1;
+static bool need_resched;
+static unsigned nr_runnable; /* excluding idle and the current thread */
+static uint64_t nr_switches;
+
+/* ------------------------------------------------------------ queues */
+
+static void q_push(struct waitq *q, struct thread *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static struct thread *q_pop(struct waitq *q)
+{
+	struct thread *t = q->head;
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+		t->next = NULL;
+	}
+	return t;
+}
+
+static void q_remove(struct waitq *q, struct thread *t)
+{
+	struct thread *prev = NULL;
+	for (struct thread *p = q->head; p; prev = p, p = p->next) {
+		if (p != t)
+			continue;
+		if (prev)
+			prev->next = p->next;
+		else
+			q->head = p->next;
+		if (q->tail == p)
+			q->tail = prev;
+		p->next = NULL;
+		return;
+	}
+}
+
+static void timer_remove(struct thread *t)
+{
+	for (struct thread **pp = &timers; *pp; pp = &(*pp)->timer_next) {
+		if (*pp == t) {
+			*pp = t->timer_next;
+			break;
+		}
+	}
+	t->timer_next = NULL;
+	t->wake_ns = 0;
+}
+
+/* Interrupts off. */
+static void make_runnable(struct thread *t)
+{
+	if (t->state != T_SLEEPING)
+		return;
+	if (t->waiting_on) {
+		q_remove(t->waiting_on, t);
+		t->waiting_on = NULL;
+	}
+	if (t->wake_ns)
+		timer_remove(t);
+	t->state = T_RUNNABLE;
+	if (t != idle) {
+		q_push(&runq, t);
+		nr_runnable++;
+	}
+	if (current == idle)
+		need_resched = true;
+}
+
+static void wake_timers(void)
+{
+	uint64_t now = time_ns();
+	while (timers && timers->wake_ns <= now)
+		make_runnable(timers);
+}
+
+/* ------------------------------------------------------------ switching */
+
+/* Interrupts off. current has already been given its new state. */
+static void schedule(void)
+{
+	struct thread *prev = current;
+	struct thread *next = q_pop(&runq);
+	if (next)
+		nr_runnable--;
+	else if (prev->state == T_RUNNING)
+		next = prev; /* yielded with nobody else to run */
+	else
+		next = idle;
+	if (prev->state == T_RUNNING && next != prev) {
+		prev->state = T_RUNNABLE;
+		if (prev != idle) {
+			q_push(&runq, prev);
+			nr_runnable++;
+		}
+	}
+	need_resched = false;
+	next->slice = SLICE_TICKS;
+	if (next == prev) {
+		prev->state = T_RUNNING;
+		return;
+	}
+	uint64_t now = time_ns();
+	prev->cpu_ns += now - prev->ran_since;
+	next->ran_since = now;
+	next->state = T_RUNNING;
+	current = next;
+	nr_switches++;
+	arch_switch(&prev->sp, next->sp);
+	/* Back in prev, now current again. */
+	if (zombie && zombie != current) {
+		pmm_free_contig(zombie->stack_pa, STACK_PAGES);
+		kfree(zombie);
+		zombie = NULL;
+	}
+}
+
+void thread_yield(void)
+{
+	unsigned long f = irq_save();
+	schedule();
+	irq_restore(f);
+}
+
+static void tick(void)
+{
+	wake_timers();
+	if (current != idle && --current->slice <= 0 && runq.head)
+		need_resched = true;
+}
+
+static void irq_exit(void)
+{
+	if (need_resched)
+		schedule();
+}
+
+__noreturn static void thread_exit(void)
+{
+	irq_disable();
+	current->state = T_DEAD;
+	zombie = current;
+	schedule();
+	panic("thread_exit: a dead thread was scheduled");
+}
+
+static void thread_start(void *arg)
+{
+	struct thread *t = arg;
+	irq_enable();
+	t->fn(t->arg);
+	thread_exit();
+}
+
+struct thread *thread_create(const char *name, thread_fn fn, void *arg)
+{
+	struct thread *t = kzalloc(sizeof *t);
+	if (!t)
+		return NULL;
+	t->stack_pa = pmm_alloc_contig(STACK_PAGES);
+	if (!t->stack_pa) {
+		kfree(t);
+		return NULL;
+	}
+	strlcpy(t->name, name, sizeof t->name);
+	t->fn = fn;
+	t->arg = arg;
+	void *top = (char *)phys_to_virt(t->stack_pa) + STACK_PAGES * PAGE_SIZE;
+	t->sp = arch_thread_stack_init(top, thread_start, t);
+	unsigned long f = irq_save();
+	t->id = next_id++;
+	t->state = T_SLEEPING; /* so make_runnable queues it */
+	make_runnable(t);
+	irq_restore(f);
+	return t;
+}
+
+struct thread *thread_current(void)
+{
+	return current;
+}
+
+const char *thread_name(const struct thread *t)
+{
+	return t->name;
+}
+
+void thread_sleep_ns(uint64_t ns)
+{
+	unsigned long f = irq_save();
+	struct thread *t = current;
+	t->wake_ns = time_ns() + (ns ? ns : 1);
+	struct thread **pp = &timers;
+	while (*pp && (*pp)->wake_ns <= t->wake_ns)
+		pp = &(*pp)->timer_next;
+	t->timer_next = *pp;
+	*pp = t;
+	t->state = T_SLEEPING;
+	schedule();
+	irq_restore(f);
+}
+
+/* The run-queue length the load balancer samples: runnable threads
+ * including the current one, not counting idle. */
+unsigned sched_runnable(void)
+{
+	return nr_runnable + (current != idle);
+}
+
+uint64_t sched_switches(void)
+{
+	return nr_switches;
+}
+
+__noreturn static void idle_loop(void *arg)
+{
+	for (;;) {
+		irq_disable();
+		wake_timers();
+		if (!runq.head) {
+			arch_set_idle_deadline(timers ? timers->wake_ns : 0);
+			arch_idle();
+			wake_timers();
+		}
+		schedule();
+		irq_enable();
+	}
+}
+
+void sched_init(void)
+{
+	boot_thread.id = 0;
+	boot_thread.ran_since = time_ns();
+	boot_thread.slice = SLICE_TICKS;
+	idle = thread_create("idle", (thread_fn)idle_loop, NULL);
+	if (!idle)
+		panic("sched_init: no memory for the idle thread");
+	/* thread_create queued it; idle is never on the run queue. */
+	unsigned long f = irq_save();
+	q_remove(&runq, idle);
+	nr_runnable--;
+	idle->state = T_RUNNABLE;
+	irq_restore(f);
+	arch_set_tick_hook(tick);
+	arch_set_irq_exit_hook(irq_exit);
+}
+
+/* ------------------------------------------------------------ waiting */
+
+void waitq_init(struct waitq *q)
+{
+	q->head = q->tail = NULL;
+}
+
+void waitq_sleep(struct waitq *q, struct spinlock *l)
+{
+	unsigned long f = irq_save();
+	struct thread *t = current;
+	KASSERT(t != idle);
+	/* Drop l but keep interrupts off until we are asleep, so a wakeup
+	 * between the caller's check and the sleep is never lost. */
+	unsigned long lflags = 0;
+	if (l) {
+		KASSERT(l->locked);
+		lflags = l->flags;
+		l->locked = false;
+	}
+	q_push(q, t);
+	t->waiting_on = q;
+	t->state = T_SLEEPING;
+	schedule();
+	if (l) {
+		if (l->locked)
+			panic("waitq_sleep: '%s' held across a switch",
+			      l->name);
+		l->locked = true;
+		l->flags = lflags;
+	}
+	irq_restore(f);
+}
+
+void waitq_wakeup_all(struct waitq *q)
+{
+	unsigned long f = irq_save();
+	while (q->head)
+		make_runnable(q->head);
+	irq_restore(f);
+}
+
+void waitq_wakeup_one(struct waitq *q)
+{
+	unsigned long f = irq_save();
+	if (q->head)
+		make_runnable(q->head);
+	irq_restore(f);
+}
