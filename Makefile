@@ -142,8 +142,9 @@ format:
 test: deps
 	$(Q)tools/test-all
 
-bench: deps all
-	$(Q)$(PYTHON) tools/bench/boot.py
+bench: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/boot.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(B)

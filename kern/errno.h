@@ -41,5 +41,6 @@
 #define ENOTEMPTY 39
 #define ELOOP 40
 #define ETIMEDOUT 110
+#define EUCLEAN 117 /* structure needs cleaning: a corrupted file system */
 
 #endif

@@ -33,16 +33,30 @@ void arch_halt(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* About 100 ms, by the TSC clock when it runs, else by counting. */
+static void reset_wait(void)
+{
+	uint64_t end = time_ns() + 100000000ull;
+	for (unsigned long i = 0; i < 200000000ul; i++) {
+		if (tsc_hz() && time_ns() >= end)
+			break;
+		cpu_relax();
+	}
+}
+
 void arch_reboot(void)
 {
 	printk("shoal: node %d rebooting\n", kconfig.node);
 	irq_disable();
 	/* Reset through the keyboard controller, then the PCI reset register,
-	 * then a triple fault with an empty IDT. */
+	 * then a triple fault with an empty IDT. QEMU carries out the first
+	 * two asynchronously: give each a moment before the next. */
 	for (int i = 0; i < 100000 && (inb(0x64) & 2); i++)
 		cpu_relax();
 	outb(0x64, 0xFE);
+	reset_wait();
 	outb(0xCF9, 0x06);
+	reset_wait();
 	struct {
 		uint16_t limit;
 		uint64_t base;
