@@ -1,4 +1,4 @@
-// SOURCES: kern/bootinfo.c
+// SOURCES: kern/bootinfo.c tests/unit/libc_host.c
 /*
  * Host tests of the boot-information parser (kern/bootinfo.c): multiboot2
  * and PVH structures built in a fake physical memory, good and bad.
@@ -6,17 +6,6 @@
 #include "kern/bootinfo.h"
 #include "kern/kern.h"
 #include "tests/unit/unit.h"
-
-size_t strlcpy(char *d, const char *s, size_t size)
-{
-	size_t n = strlen(s);
-	if (size) {
-		size_t k = n < size - 1 ? n : size - 1;
-		memcpy(d, s, k);
-		d[k] = 0;
-	}
-	return n;
-}
 
 #define MEM_SIZE (1u << 20)
 static uint8_t mem[MEM_SIZE] __attribute__((aligned(8)));

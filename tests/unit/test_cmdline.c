@@ -1,20 +1,9 @@
-// SOURCES: kern/cmdline.c
+// SOURCES: kern/cmdline.c tests/unit/libc_host.c
 /*
  * Host tests of the boot command-line parser (kern/cmdline.c).
  */
 #include "kern/kern.h"
 #include "tests/unit/unit.h"
-
-size_t strlcpy(char *d, const char *s, size_t size)
-{
-	size_t n = strlen(s);
-	if (size) {
-		size_t k = n < size - 1 ? n : size - 1;
-		memcpy(d, s, k);
-		d[k] = 0;
-	}
-	return n;
-}
 
 static char reports[8][256];
 static int nreports;
