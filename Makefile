@@ -93,16 +93,22 @@ $(B)/root.img: $(ROOTFILES) Makefile
 deps:
 	$(Q)tools/deps
 
+# A cluster already running in build/cluster is attached to, not restarted.
 run: deps all
-	tools/cluster up -n 4
+	@if tools/cluster status >/dev/null 2>&1; then \
+		echo "run: a cluster is already running; attaching (tools/cluster down stops it)"; \
+	else tools/cluster up -n 4; fi
 	tools/cluster console 0
 
-QEMU_ACCEL ?= tcg
-ACCEL ?= $(QEMU_ACCEL)
+# make qemu [APPEND="boot options"] [ACCEL=kvm] [DISK=image]: DISK attaches a
+# raw image as a virtio-blk disk (vda).
+ACCEL ?= tcg
+QEMU_DISK = $(if $(DISK),-drive file=$(DISK)$(,)if=none$(,)format=raw$(,)id=d0 -device virtio-blk-pci$(,)drive=d0)
+, := ,
 qemu: all
 	qemu-system-x86_64 -M pc -accel $(ACCEL) -m 256 -bios /usr/share/qemu/qboot.rom \
 		-kernel $(B)/shoal.elf -initrd $(B)/root.img -append "node=0 $(APPEND)" \
-		-nic none -display none -serial mon:stdio \
+		-nic none -display none -serial mon:stdio $(QEMU_DISK) \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 GDBPORT := $(shell echo $$((20000 + $$(id -u) % 10000)))
@@ -134,6 +140,12 @@ unit-build: $(UNIT_TESTS)
 unit: $(UNIT_TESTS)
 	$(Q)tools/run-unit $(UNIT_TESTS)
 
+# A long run of the ext2 corruptor (make test runs 5,000 fixed-seed cases):
+# FUZZ_CASES cases from FUZZ_SEED, random (and printed) unless given.
+FUZZ_CASES ?= 200000
+fuzz: $(B)/unit/test_ext2_fuzz
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $<
+
 CSTYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 check-style:
 	$(Q)clang-format --dry-run --Werror $(CSTYLE_FILES)
@@ -152,6 +164,6 @@ bench: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench clean
+.PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench clean fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

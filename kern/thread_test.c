@@ -49,7 +49,7 @@ SELFTEST(thread_sleep_duration)
 	uint64_t dt = time_ns() - t0;
 	printk("# slept %lu us for 30000 us\n", (unsigned long)(dt / 1000));
 	ST_ASSERT(dt >= 30 * MS);
-	ST_ASSERT(dt < 300 * MS);
+	ST_ASSERT(dt < 2000 * MS); /* loose: the host may run QEMU late */
 	return 0;
 }
 
