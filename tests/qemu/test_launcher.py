@@ -74,7 +74,9 @@ def test_pxe_node_command_line():
         "vde,id=n1,sock=/tmp/c/vde.ctl"]
     assert opt(argv, "-device") == [
         "e1000,netdev=n0,mac=52:54:00:00:00:0a",
-        "virtio-net-pci,netdev=n1,mac=52:54:00:00:01:0a,romfile="]
+        "virtio-net-pci,netdev=n1,mac=52:54:00:00:01:0a,romfile=",
+        "virtio-blk-pci,drive=d0"]
+    assert opt(argv, "-drive") == ["file=/tmp/c/disk10.img,if=none,format=raw,id=d0"]
     assert opt(argv, "-chardev") == [
         "socket,id=ser0,path=/tmp/c/node10.sock,server=on,wait=off,"
         "logfile=/tmp/c/node10.log"]
@@ -93,6 +95,41 @@ def test_direct_node_command_line():
     assert opt(argv, "-append") == ["node=3 loglevel=7 hz=250"]
     assert "e1000,netdev=n0,mac=52:54:00:00:00:03,romfile=" in opt(argv, "-device")
     assert "-boot" not in argv
+
+
+def test_no_disk_with_disk_mb_0():
+    argv = qemu.node_argv(cfg(disk_mb=0), 1, Layout("/tmp/c"))
+    assert "-drive" not in argv
+    assert "virtio-blk-pci,drive=d0" not in opt(argv, "-device")
+
+
+@pytest.mark.parametrize("mb", [-1, 1, 7, 65537])
+def test_bad_disk_size_refused(mb):
+    with pytest.raises(ShoalError, match="--disk-mb"):
+        cfg(disk_mb=mb)
+
+
+def test_disks_made_once_kept_and_made_fresh(tmp_path):
+    from shoal.cluster import Cluster
+    c = Cluster(tmp_path)
+    conf = cfg(nodes=2, disk_mb=8)
+    c._prepare_disks(conf)
+    disk0 = tmp_path / "disk0.img"
+    assert disk0.stat().st_size == 8 << 20 and (tmp_path / "disk1.img").exists()
+    assert not (tmp_path / "disk2.img").exists()
+    # ext2 superblock magic 0xEF53 at byte 1024 + 56
+    assert disk0.read_bytes()[1024 + 56:1024 + 58] == b"\x53\xef"
+    with open(disk0, "r+b") as f:  # what a node wrote must survive the next up
+        f.seek(4 << 20)
+        f.write(b"node data")
+    c._prepare_disks(conf)
+    with open(disk0, "rb") as f:
+        f.seek(4 << 20)
+        assert f.read(9) == b"node data"
+    c._prepare_disks(cfg(nodes=2, disk_mb=8, fresh=True))
+    with open(disk0, "rb") as f:
+        f.seek(4 << 20)
+        assert f.read(9) != b"node data"
 
 
 def test_commas_in_paths_are_escaped():

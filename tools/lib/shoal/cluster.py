@@ -229,6 +229,7 @@ class Cluster:
                                      f"{self.lay.dir}; 'tools/cluster down' first")
                 self._stop_all(st)  # stale state from a cluster that died
             self._prepare_tftp(cfg)
+            self._prepare_disks(cfg, progress)
             st = {"config": cfg.to_dict(), "created": time.time(), "vde_pid": None, "nodes": {}}
             self._save(st)
             try:
@@ -283,6 +284,31 @@ class Cluster:
             with open(self.lay.root, "rb") as f, open(self.lay.root_gz + ".tmp", "wb") as g:
                 g.write(gzip.compress(f.read(), compresslevel=6, mtime=0))
             os.replace(self.lay.root_gz + ".tmp", self.lay.root_gz)
+
+    def _prepare_disks(self, cfg, progress=None):
+        """Each node's persistent disk: made (empty ext2) when missing or
+        with --fresh, otherwise kept as the node left it."""
+        if not cfg.disk_mb:
+            return
+        if not shutil.which("mke2fs"):
+            raise ShoalError("mke2fs not found; run tools/deps")
+        made = []
+        for node in range(cfg.nodes):
+            path = self.lay.disk(node)
+            if os.path.exists(path) and not cfg.fresh:
+                continue
+            _unlink(path)
+            r = subprocess.run(qemu.mkdisk_argv(path + ".tmp", node, cfg.disk_mb),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                _unlink(path + ".tmp")
+                raise ShoalError(f"mke2fs failed for {shown(path)} (status {r.returncode}):\n"
+                                 f"{r.stdout}")
+            os.replace(path + ".tmp", path)
+            made.append(node)
+        if made and progress:
+            progress(f"cluster: made {_plural(len(made), 'empty disk')} of {cfg.disk_mb} MB "
+                     f"(disk{made[0]}.img{'...' if len(made) > 1 else ''})")
 
     def _start_vde(self):
         ctl = self.lay.vde_ctl

@@ -81,6 +81,8 @@ class ClusterConfig:
     icount_nodes: dict = dataclasses.field(default_factory=dict)
     append: str = ""
     timeout: float = 60.0
+    disk_mb: int = 64  # each node's persistent disk (diskN.img), 0 = none
+    fresh: bool = False  # make the disks anew even if they exist
     qemu: str = "qemu-system-x86_64"
 
     def shift(self, node):
@@ -110,6 +112,8 @@ class ClusterConfig:
                 raise ShoalError(
                     f"--icount: node {node} is not in a {self.nodes}-node cluster "
                     f"(nodes 0..{self.nodes - 1})")
+        if self.disk_mb != 0 and not 8 <= self.disk_mb <= 65536:
+            raise ShoalError(f"--disk-mb: want 8..65536 MB (or 0 for no disk), not {self.disk_mb}")
         if self.timeout <= 0:
             raise ShoalError(f"--timeout: want a positive number of seconds, not {self.timeout}")
         for word in self.append.split():

@@ -9,6 +9,9 @@
   nodeN.log           everything node N printed on COM1 since its QEMU started
   nodeN.log.1         the same for the previous start (kept by `start N`)
   nodeN.qemu.log      QEMU's own messages (stderr, -d cpu_reset); .1 as above
+  diskN.img           node N's persistent disk (ext2, virtio-blk, mounted at
+                      /data); made on first use, kept across `down`/`up`
+                      unless `up --fresh`
   tftp/               the TFTP root: GRUB's network image, the per-node
                       grub.cfg-01-<mac>, and boot/shoal.elf + boot/root.img,
                       the copies every node boots (also for --boot direct);
@@ -88,6 +91,9 @@ class Layout:
 
     def old_qemu_log(self, node):
         return self._p(f"node{node}.qemu.log.1")
+
+    def disk(self, node):
+        return self._p(f"disk{node}.img")
 
     def longest_socket(self, nodes):
         """The longest unix socket path the cluster will use."""

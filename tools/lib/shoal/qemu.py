@@ -14,6 +14,7 @@ Every node has the same hardware (design §1):
         TFTP tree. Under --boot direct its ROM is dropped (qboot runs none).
   NIC1  virtio-net on the VDE switch, the interconnect; romfile= keeps
         iPXE off it (iPXE would also grab a second e1000).
+  disk  diskN.img as virtio-blk (vda), unless --disk-mb 0.
   COM1  a unix socket server (wait=off: the node runs with no client) with
         a log file of everything printed, whoever is attached.
 -d cpu_reset makes QEMU report resets and "Triple fault" on stderr, which
@@ -83,7 +84,17 @@ def node_argv(cfg, node, lay):
         "-netdev", f"vde,id=n1,sock={opt_path(lay.vde_ctl)}",
         "-device", f"virtio-net-pci,netdev=n1,mac={mac(node, 1)},romfile=",
     ]
+    if cfg.disk_mb:
+        argv += [
+            "-drive", f"file={opt_path(lay.disk(node))},if=none,format=raw,id=d0",
+            "-device", "virtio-blk-pci,drive=d0",
+        ]
     return argv
+
+
+def mkdisk_argv(path, node, mb):
+    """mke2fs command that makes node's empty ext2 disk of mb MiB."""
+    return ["mke2fs", "-q", "-F", "-t", "ext2", "-L", f"data{node}", path, f"{mb}M"]
 
 
 def grub_cfg(cfg, node, lay):
