@@ -9,6 +9,9 @@
  * the kernel monitor.
  */
 #include "arch/x86/arch.h"
+#include "arch/x86/pci.h"
+#include "fs/blkdrv.h"
+#include "fs/vfs.h"
 #include "kern/bootinfo.h"
 #include "kern/kern.h"
 #include "kern/sync.h"
@@ -85,6 +88,10 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	sched_init();
 	uart_irq_init();
 	irq_enable();
+	pci_init();
+	virtio_blk_probe();
+	ramdisk_from_module(&bootinfo, "root");
+	fs_boot_mount();
 
 	if (kconfig.selftest)
 		selftest_run(kconfig.selftest_pattern);

@@ -194,7 +194,9 @@ static void tick(void)
 
 static void irq_exit(void)
 {
-	if (need_resched)
+	/* Never switch away from idle inside arch_idle: it must first restart
+	 * the tick it stopped; idle_loop schedules right after. */
+	if (need_resched && current != idle)
 		schedule();
 }
 

@@ -77,6 +77,12 @@ static inline void irq_restore(unsigned long f)
 	if (f & 0x200)
 		__asm__ volatile("sti" : : : "memory");
 }
+static inline bool irq_enabled(void)
+{
+	unsigned long f;
+	__asm__ volatile("pushfq; popq %0" : "=r"(f) : : "memory");
+	return f & 0x200;
+}
 static inline void irq_enable(void)
 {
 	__asm__ volatile("sti" : : : "memory");
@@ -113,15 +119,25 @@ typedef void (*irq_handler_t)(void *arg);
 int irq_register(unsigned irq, irq_handler_t handler, void *arg);
 /* Remove a handler; the input is masked when its last handler goes. */
 void irq_unregister(unsigned irq, irq_handler_t handler, void *arg);
+/*
+ * A vector of its own for a message-signalled interrupt (PCI MSI/MSI-X,
+ * programmed by arch/x86/pci.c): returns the vector or -EBUSY/-ENOMEM.
+ * `owner` (a string that stays valid) names it in irq_stats. Free it only
+ * after the device can no longer send it.
+ */
+int irq_alloc_msi_vector(irq_handler_t handler, void *arg, const char *owner);
+void irq_free_msi_vector(unsigned vector);
 
 /* Interrupt counters since boot, one entry per source (/proc/interrupts). */
 struct irq_stat {
 	unsigned vector;
 	int irq; /* as given to irq_register; -1 for CPU-local sources */
 	unsigned gsi; /* IOAPIC input (irq >= 0 only) */
-	const char *name; /* "IO-APIC-edge", "IO-APIC-level", "LAPIC-timer",
-			   * "LAPIC-error", "spurious", "unexpected" */
+	const char *name; /* "IO-APIC-edge", "IO-APIC-level", "PCI-MSI",
+			   * "LAPIC-timer", "LAPIC-error", "spurious",
+			   * "unexpected" */
 	uint64_t count;
+	const char *owner; /* PCI-MSI: the driver's name; else NULL */
 };
 /* Fill up to max entries; returns how many sources exist. */
 unsigned irq_stats(struct irq_stat *st, unsigned max);

@@ -14,6 +14,11 @@
  * EOI is sent only when the vector is really in service at the LAPIC, so a
  * software `int n` cannot acknowledge some other, real interrupt.
  *
+ * Message-signalled interrupts (PCI MSI/MSI-X) need no IOAPIC input:
+ * irq_alloc_msi_vector hands out a vector from the same range, owned by one
+ * handler (an edge never shared); irq_free_msi_vector gives it back for the
+ * next MSI allocation. A message arriving after the free is "unexpected".
+ *
  * Locking: the vector table and the handler pool are changed only with
  * interrupts disabled (irq_save). That suffices on one CPU; SMP will need a
  * spinlock taken inside irq_save, and an RCU-like retire for unregistering.
@@ -32,9 +37,11 @@ struct irq_action {
 
 struct irq_line {
 	struct irq_action *actions;
-	bool used; /* vector assigned to a GSI */
-	int irq; /* number given to irq_register */
+	bool used; /* vector assigned to a GSI or to MSI */
+	bool msi; /* message-signalled: no GSI, one handler */
+	int irq; /* number given to irq_register; -1 for MSI */
 	unsigned gsi, flags;
+	const char *owner; /* MSI: who asked for the vector */
 };
 
 static struct irq_action action_pool[NACTIONS];
@@ -67,7 +74,7 @@ void arch_irq_init(void)
 static int vector_for_gsi(unsigned gsi)
 {
 	for (unsigned v = VEC_IRQ_BASE; v < next_vector; v++)
-		if (lines[v].used && lines[v].gsi == gsi)
+		if (lines[v].used && !lines[v].msi && lines[v].gsi == gsi)
 			return (int)v;
 	if (next_vector > VEC_IRQ_LAST)
 		return -1;
@@ -136,7 +143,7 @@ void irq_unregister(unsigned irq, irq_handler_t handler, void *arg)
 	unsigned long f = irq_save();
 	for (unsigned v = VEC_IRQ_BASE; v < next_vector; v++) {
 		struct irq_line *l = &lines[v];
-		if (!l->used || l->irq != (int)irq)
+		if (!l->used || l->msi || l->irq != (int)irq)
 			continue;
 		for (struct irq_action **pp = &l->actions; *pp;
 		     pp = &(*pp)->next) {
@@ -149,6 +156,55 @@ void irq_unregister(unsigned irq, irq_handler_t handler, void *arg)
 		}
 		if (!l->actions)
 			ioapic_mask(l->gsi);
+	}
+	irq_restore(f);
+}
+
+int irq_alloc_msi_vector(irq_handler_t handler, void *arg, const char *owner)
+{
+	if (!handler)
+		return -EINVAL;
+	unsigned long f = irq_save();
+	int rc;
+	struct irq_action *a = action_alloc();
+	if (!a) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	unsigned v;
+	for (v = VEC_IRQ_BASE; v < next_vector; v++)
+		if (lines[v].msi && !lines[v].actions)
+			break;
+	if (v == next_vector) {
+		if (next_vector > VEC_IRQ_LAST) {
+			rc = -EBUSY;
+			goto out;
+		}
+		next_vector++;
+	}
+	struct irq_line *l = &lines[v];
+	*l = (struct irq_line){.used = true,
+			       .msi = true,
+			       .irq = -1,
+			       .owner = owner ? owner : "?"};
+	vec_count[v] = 0; /* a new owner starts from zero */
+	a->fn = handler;
+	a->arg = arg;
+	a->next = NULL;
+	l->actions = a;
+	rc = (int)v;
+out:
+	irq_restore(f);
+	return rc;
+}
+
+void irq_free_msi_vector(unsigned vector)
+{
+	unsigned long f = irq_save();
+	struct irq_line *l = &lines[vector & 0xFF];
+	if (l->msi && l->actions) {
+		l->actions->fn = NULL;
+		l->actions = NULL;
 	}
 	irq_restore(f);
 }
@@ -190,24 +246,31 @@ uint64_t irq_vector_count(unsigned vec)
 unsigned irq_stats(struct irq_stat *st, unsigned max)
 {
 	unsigned n = 0;
-#define ADD(vec_, irq_, gsi_, name_, count_)                               \
-	do {                                                               \
-		if (n < max)                                               \
-			st[n] = (struct irq_stat){vec_, irq_, gsi_, name_, \
-						  count_};                 \
-		n++;                                                       \
+#define ADD(vec_, irq_, gsi_, name_, count_, owner_)                      \
+	do {                                                              \
+		if (n < max)                                              \
+			st[n] = (struct irq_stat){vec_,	 irq_,	 gsi_,    \
+						  name_, count_, owner_}; \
+		n++;                                                      \
 	} while (0)
 	unsigned long f = irq_save();
-	for (unsigned v = VEC_IRQ_BASE; v < next_vector; v++)
-		if (lines[v].used)
-			ADD(v, lines[v].irq, lines[v].gsi,
-			    lines[v].flags & IRQF_LEVEL ? "IO-APIC-level"
-							: "IO-APIC-edge",
-			    vec_count[v]);
-	ADD(VEC_LAPIC_TIMER, -1, 0, "LAPIC-timer", vec_count[VEC_LAPIC_TIMER]);
-	ADD(VEC_LAPIC_ERROR, -1, 0, "LAPIC-error", vec_count[VEC_LAPIC_ERROR]);
-	ADD(VEC_SPURIOUS, -1, 0, "spurious", vec_count[VEC_SPURIOUS]);
-	ADD(0, -1, 0, "unexpected", unexpected_total);
+	for (unsigned v = VEC_IRQ_BASE; v < next_vector; v++) {
+		const struct irq_line *l = &lines[v];
+		if (l->msi)
+			ADD(v, -1, 0, "PCI-MSI", vec_count[v],
+			    l->actions ? l->owner : "(free)");
+		else if (l->used)
+			ADD(v, l->irq, l->gsi,
+			    l->flags & IRQF_LEVEL ? "IO-APIC-level"
+						  : "IO-APIC-edge",
+			    vec_count[v], NULL);
+	}
+	ADD(VEC_LAPIC_TIMER, -1, 0, "LAPIC-timer", vec_count[VEC_LAPIC_TIMER],
+	    NULL);
+	ADD(VEC_LAPIC_ERROR, -1, 0, "LAPIC-error", vec_count[VEC_LAPIC_ERROR],
+	    NULL);
+	ADD(VEC_SPURIOUS, -1, 0, "spurious", vec_count[VEC_SPURIOUS], NULL);
+	ADD(0, -1, 0, "unexpected", unexpected_total, NULL);
 	irq_restore(f);
 #undef ADD
 	return n;
