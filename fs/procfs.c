@@ -19,6 +19,7 @@
  * a reader sees one consistent text however it splits its reads.
  */
 #include "arch/x86/arch.h"
+#include "arch/x86/pci.h"
 #include "fs/fs.h"
 #include "fs/vfs_impl.h"
 #include "vm/vm.h"
@@ -485,9 +486,36 @@ static int gen_meminfo(char *buf, size_t size, void *arg, uint64_t key)
 static int gen_uptime(char *buf, size_t size, void *arg, uint64_t key)
 {
 	uint64_t cs = time_ns() / 10000000; /* centiseconds */
-	/* The idle time is not counted by the scheduler yet. */
-	return snprintf(buf, size, "%lu.%02lu 0.00\n",
-			(unsigned long)(cs / 100), (unsigned long)(cs % 100));
+	uint64_t idle = sched_idle_ns() / 10000000;
+	return snprintf(buf, size, "%lu.%02lu %lu.%02lu\n",
+			(unsigned long)(cs / 100), (unsigned long)(cs % 100),
+			(unsigned long)(idle / 100),
+			(unsigned long)(idle % 100));
+}
+
+static int gen_interrupts(char *buf, size_t size, void *arg, uint64_t key)
+{
+	struct irq_stat st[64];
+	unsigned n = irq_stats(st, ARRAY_SIZE(st));
+	size_t len = 0;
+	for (unsigned i = 0; i < n && i < ARRAY_SIZE(st); i++) {
+		size_t room = len < size ? size - len : 0;
+		char src[16] = "-";
+		if (st[i].irq >= 0)
+			snprintf(src, sizeof src, "%d", st[i].irq);
+		len += (size_t)snprintf(room ? buf + len : NULL, room,
+					"%3u: %12lu  %-4s %-14s %s\n",
+					st[i].vector,
+					(unsigned long)st[i].count, src,
+					st[i].name,
+					st[i].owner ? st[i].owner : "");
+	}
+	return (int)len;
+}
+
+static int gen_pci(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return pci_format(buf, size);
 }
 
 static int gen_mounts(char *buf, size_t size, void *arg, uint64_t key)
@@ -506,5 +534,7 @@ void procfs_init(void)
 	procfs_register("uptime", gen_uptime, NULL);
 	procfs_register("mounts", gen_mounts, NULL);
 	procfs_register("bcache", gen_bcache, NULL);
+	procfs_register("interrupts", gen_interrupts, NULL);
+	procfs_register("pci", gen_pci, NULL);
 	vfs_register_fstype(&procfs_type);
 }

@@ -9,7 +9,6 @@
  * The blockdev methods are fs/blockdev.c's ramdisk_init.
  */
 #include "arch/x86/arch.h"
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "kern/bootinfo.h"
 #include "kern/kern.h"

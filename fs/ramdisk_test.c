@@ -3,7 +3,6 @@
  * magic is where ext2 puts it, and a sector written reads back (then the
  * original is put back).
  */
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "kern/kern.h"
 

@@ -11,15 +11,13 @@
  *      /data. A missing mount point is made (the root is in memory). Only
  *      the root matters: without it the node runs on with no files.
  *
- * The wall clock: there is no battery clock (RTC) driver yet, and times
- * near 1970 upset e2fsck (a deletion time below the inode count looks like
- * an orphan-list link). So the clock starts at the newest time found on the
- * mounted disks' root directories (the image's build, the disk's last
- * change) and runs with the uptime: never ahead of the real time, never
- * backwards across boots.
+ * The wall clock: the battery clock (arch_wall_seconds) when it reads
+ * sense. Without it, times near 1970 would upset e2fsck (a deletion time
+ * below the inode count looks like an orphan-list link), so the clock then
+ * starts at the newest time found on the mounted disks' root directories
+ * (the image's build, the disk's last change) and runs with the uptime.
  */
 #include "arch/x86/arch.h"
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "fs/vfs.h"
 #include "kern/kern.h"
@@ -33,7 +31,8 @@ static uint64_t clock_base; /* wall-clock seconds at time_ns() == 0 */
 
 static uint64_t clock_seconds(void)
 {
-	return clock_base + time_ns() / 1000000000;
+	uint64_t wall = arch_wall_seconds();
+	return wall ? wall : clock_base + time_ns() / 1000000000;
 }
 
 /* Move the clock forward to the newest time of path, if it is ahead. */

@@ -5,7 +5,6 @@
  * that no vnode of the root mount leaked.
  */
 #include "arch/x86/arch.h"
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "fs/vfs_impl.h"
 #include "vm/vm.h"

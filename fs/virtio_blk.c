@@ -29,7 +29,6 @@
  */
 #include "arch/x86/arch.h"
 #include "arch/x86/pci.h"
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "kern/kern.h"
 #include "kern/sync.h"

@@ -12,7 +12,6 @@
  *     into several, keep more than one request on the ring
  */
 #include "arch/x86/arch.h"
-#include "fs/blkdrv.h"
 #include "fs/fs.h"
 #include "kern/kern.h"
 #include "kern/sync.h"

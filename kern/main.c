@@ -10,7 +10,7 @@
  */
 #include "arch/x86/arch.h"
 #include "arch/x86/pci.h"
-#include "fs/blkdrv.h"
+#include "fs/fs.h"
 #include "fs/vfs.h"
 #include "kern/bootinfo.h"
 #include "kern/kern.h"

@@ -68,5 +68,7 @@ void sched_init(void);
 /* Runnable threads including the running one, idle excluded. */
 unsigned sched_runnable(void);
 uint64_t sched_switches(void);
+/* Time the idle thread has run (for /proc/uptime). */
+uint64_t sched_idle_ns(void);
 
 #endif

@@ -277,6 +277,16 @@ uint64_t sched_switches(void)
 	return nr_switches;
 }
 
+uint64_t sched_idle_ns(void)
+{
+	unsigned long f = irq_save();
+	uint64_t ns = idle->cpu_ns;
+	if (current == idle)
+		ns += time_ns() - idle->ran_since;
+	irq_restore(f);
+	return ns;
+}
+
 __noreturn static void idle_loop(void *arg)
 {
 	for (;;) {

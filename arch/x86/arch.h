@@ -153,6 +153,9 @@ uint64_t time_ns(void); /* monotonic nanoseconds since the kernel started */
 uint64_t time_ticks(void);
 uint64_t tsc_hz(void); /* calibrated TSC frequency */
 unsigned time_hz(void);
+/* Seconds since 1970 (UTC): the CMOS clock read at boot carried forward by
+ * time_ns(); 0 when the clock read nonsense. */
+uint64_t arch_wall_seconds(void);
 /*
  * Idle: wait for the next interrupt with the periodic tick stopped (tickless
  * idle) unless a timer deadline is pending; the tick resumes on wakeup.

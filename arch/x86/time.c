@@ -490,6 +490,7 @@ void arch_time_init(unsigned hz)
 	ns_mult = ((NSEC << 32) + tsc_freq / 2) / tsc_freq;
 	lapic_mult = (lapic_freq << 32) / NSEC;
 	tsc_origin = boot_tsc;
+	rtc_init();
 	unsigned long f = irq_save();
 	ticks_catch_up();
 	tick_arm_next();
