@@ -4,9 +4,10 @@
  * DIRECT_MAP, the kernel at KERNEL_VMA).
  *
  * Order: console, boot information (copied out before any page is handed
- * out), command line, CPU tables, physical memory, kernel page tables, heap,
- * interrupts and time; then self-tests when asked, else the ready line and
- * the kernel monitor.
+ * out), command line, CPU tables, physical memory, kernel page tables,
+ * interrupts and time, the scheduler (kmain becomes thread 0), PCI and the
+ * disks (their requests may sleep), the file systems; then self-tests when
+ * asked, else the ready line and the kernel monitor.
  */
 #include "arch/x86/arch.h"
 #include "arch/x86/pci.h"

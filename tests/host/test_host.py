@@ -14,7 +14,7 @@ UNIT_SOURCES = sorted((ROOT / "tests" / "unit").glob("test_*.c"))
 
 @pytest.fixture(scope="session")
 def unit_binaries():
-    r = subprocess.run(["make", "-s", "unit-build"], cwd=ROOT,
+    r = subprocess.run(["make", "-s", "-j2", "unit-build"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, "building the unit tests failed:\n" + r.stdout + r.stderr
     return ROOT / "build" / "unit"
