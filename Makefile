@@ -6,7 +6,7 @@
 #   make qemu       boot one node directly (PVH + qboot), serial on this terminal
 #   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
 #   make unit       host unit tests only        make check-style / make format
-#   make bench      benchmarks (tables, CSV, plots)
+#   make bench      benchmarks (tables, CSV, plots); make bench-fs: the file system's only
 #
 # Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
 # KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
@@ -160,10 +160,16 @@ test: deps
 bench: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/boot.py $(BENCH_ARGS)
+	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
+
+bench-fs: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench clean fuzz
+.PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
+	clean fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -314,6 +314,10 @@ int vfs_sync(void);
  * mounts: the root RAM disk on /, devfs on /dev, procfs on /proc, the first
  * virtio disk on /data. */
 void fs_boot_mount(void);
+/* The monitor's `fsbench DIR [MB]` (fs/fsbench.c): a file-system benchmark
+ * on DIR's mount, printing "fsbench: key=value" lines. Returns the
+ * command's status: 0, 1 after an error, 2 for bad arguments. */
+int fs_bench(int argc, char **argv);
 
 /* --------------------------------------------------------------- devices */
 

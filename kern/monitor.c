@@ -441,6 +441,7 @@ static const struct command {
 	{"stat", cmd_stat, "a file's attributes"},
 	{"sync", cmd_sync, "write dirty data to the disks"},
 	{"mounts", cmd_mounts, "the mounted file systems"},
+	{"fsbench", fs_bench, "file-system benchmark: fsbench DIR [MB]"},
 	{"reboot", cmd_reboot, "restart this node"},
 	{"halt", cmd_halt, "stop this node"},
 };
