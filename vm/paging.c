@@ -73,6 +73,12 @@ static uint64_t *walk_create(uintptr_t va, unsigned leaf)
 	return &t[index_at(va, leaf)];
 }
 
+uint64_t vm_kernel_root(void)
+{
+	KASSERT(vm_ready);
+	return kpml4_pa;
+}
+
 uint64_t vm_lookup(uintptr_t va, unsigned *level)
 {
 	uint64_t *t = vm_ready ? kpml4 : phys_to_virt(arch_pt_root());

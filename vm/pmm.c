@@ -105,6 +105,7 @@ void pmm_init(const struct bootinfo *bi)
 		phys_ranges_overlap(pmm_map.ram, pmm_map.nram, kstart, kend);
 	withheld_bytes -= MIN(withheld_bytes, kin);
 	pmm_ready = true;
+	vm_pageref_init(); /* counts for user pages (pageref.c) */
 
 	for (unsigned i = 0; i < pmm_map.nfree; i++)
 		printk(KERN_DEBUG "  usable %016lx-%016lx\n",

@@ -11,6 +11,7 @@
 #ifndef VM_VM_H
 #define VM_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,98 @@ void *vm_map_firmware(uint64_t pa, size_t len);
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);
+
+/* ------------------------------------------------------------------------
+ * User address spaces (vm/uspace.c, vm/pageref.c; issue 4).
+ *
+ * A vm_space is a PML4 whose user half (slots 0..255, below VM_USER_TOP) is
+ * its own and whose kernel half (slots 256..511) is copied from the kernel's
+ * tables, so every kernel mapping below those slots is shared. Rule: a slot
+ * the kernel adds later (vm_map_mmio reaching a new 512 GiB window) reaches
+ * a space the next time vm_space_switch loads it, which re-copies the kernel
+ * half; drivers map their devices at boot, before any space exists.
+ *
+ * The user half is described by a sorted list of disjoint regions, each
+ * anonymous or backed by an opaque object at an offset (the pager comes with
+ * execve). Pages arrive on demand (vm_fault): zeroed for anonymous regions;
+ * fork shares every page copy-on-write, with per-frame reference counts.
+ *
+ * Locking: one CPU per node; every call runs with interrupts off around its
+ * table updates. The caller owns the space (no concurrent calls on it).
+ * ------------------------------------------------------------------------ */
+
+#define VM_USER_TOP 0x0000800000000000ULL
+
+#define VM_PROT_READ 1u
+#define VM_PROT_WRITE 2u
+#define VM_PROT_EXEC 4u
+
+#define VM_REGION_ANON 0u /* demand-zero */
+#define VM_REGION_FILE 1u /* backed by `backing` at `offset` */
+
+struct vm_region {
+	uintptr_t start, end; /* [start, end), page-aligned */
+	unsigned prot; /* VM_PROT_* */
+	unsigned flags; /* VM_REGION_* */
+	void *backing; /* VM_REGION_FILE: the pager's object, opaque here */
+	uint64_t offset; /* byte offset of `start` in the backing object */
+	struct vm_region *next; /* sorted by start */
+};
+
+struct vm_space {
+	uint64_t pml4_pa;
+	uint64_t *pml4; /* through the direct map */
+	struct vm_region *regions;
+	/* Present user pages, and those migration must send: every present
+	 * page of an anonymous region (a file-backed page will count once
+	 * written, when the pager exists). */
+	uint64_t pages, dirty_pages;
+};
+
+/* A new space with no regions; NULL when out of memory. */
+struct vm_space *vm_space_create(void);
+/* Free every region, user page (or drop its reference) and user table.
+ * A space that is current is switched away from first. */
+void vm_space_destroy(struct vm_space *s);
+/* Add [start, start + len): page-aligned, non-empty, wholly below
+ * VM_USER_TOP and overlapping no region, else -EINVAL; -ENOMEM. */
+int vm_region_add(struct vm_space *s, uintptr_t start, size_t len,
+		  unsigned prot, unsigned flags, void *backing,
+		  uint64_t offset);
+/* munmap: unmap [start, start + len), splitting regions it cuts; pages
+ * there are dropped. Nothing mapped there is fine. -EINVAL on a bad range,
+ * -ENOMEM when a split needs a region and none is left (nothing changed). */
+int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len);
+/* The region holding addr, or NULL. */
+struct vm_region *vm_region_find(struct vm_space *s, uintptr_t addr);
+/* Load s (NULL: the kernel's own tables) on this CPU. Global kernel TLB
+ * entries survive. */
+void vm_space_switch(struct vm_space *s);
+/* The space loaded on this CPU, NULL for the kernel's tables. */
+struct vm_space *vm_space_current(void);
+/*
+ * Resolve a fault at user address addr (err: x86 #PF error code bits, 1
+ * present, 2 write, 16 instruction fetch): 0 when the access may be
+ * retried; -EFAULT outside every region or against its protection;
+ * -ENOMEM; -ENOSYS for a file-backed page (no pager yet).
+ */
+int vm_fault(struct vm_space *s, uintptr_t addr, unsigned err);
+/* A child sharing every present page copy-on-write; NULL on -ENOMEM. */
+struct vm_space *vm_space_fork(struct vm_space *parent);
+/* Copy across the user boundary through s's own tables (current or not),
+ * faulting pages in by vm_fault's rules: 0 or -EFAULT (-ENOMEM). */
+int copy_to_user(struct vm_space *s, uintptr_t dst, const void *src, size_t n);
+int copy_from_user(struct vm_space *s, void *dst, uintptr_t src, size_t n);
+/* Copy a NUL-terminated string of at most n bytes with its NUL: returns
+ * its length, -ENAMETOOLONG when no NUL is within n bytes, or -EFAULT. */
+long strncpy_from_user(struct vm_space *s, char *dst, uintptr_t src, size_t n);
+
+/* Per-frame reference counts of user pages (vm/pageref.c). */
+void vm_pageref_init(void); /* from pmm_init */
+void vm_page_ref_set1(uint64_t pa); /* a fresh page with one user */
+bool vm_page_ref(uint64_t pa); /* false: the count would overflow */
+/* Drop a reference; the page goes back to pmm_free at zero. */
+void vm_page_unref(uint64_t pa);
+unsigned vm_page_refs(uint64_t pa);
 
 #endif

@@ -170,6 +170,8 @@ uint64_t vm_lookup(uintptr_t va, unsigned *level);
 uint64_t vm_phys_limit(void);
 /* Do the kernel's page tables use the NX bit? */
 bool vm_has_nx(void);
+/* Physical address of the kernel's PML4 (after vm_init). */
+uint64_t vm_kernel_root(void);
 #endif
 
 /* Page table entry bits (also used by vm_test.c). */

@@ -192,6 +192,16 @@ uint64_t arch_pt_root(void); /* physical address of the live PML4 */
 /* Switch to the PML4 at pa and flush every TLB entry, global ones too. */
 void arch_pt_switch(uint64_t pa);
 void arch_tlb_flush_page(uintptr_t va);
+/* Load the PML4 at pa; non-global TLB entries (user pages) are dropped,
+ * global kernel ones kept. */
+void arch_pt_load(uint64_t pa);
+/*
+ * Page faults at user-half addresses (below 0x0000800000000000) go to fn
+ * (vm/ registers one) with the faulting address and the #PF error code;
+ * 0 means resolved and the access is retried, anything else is fatal as
+ * before. Kernel-half faults never reach it.
+ */
+void arch_set_page_fault_hook(int (*fn)(uintptr_t addr, unsigned err));
 
 /* Machine control. */
 void arch_reboot(void) __attribute__((noreturn));

@@ -44,6 +44,11 @@ void arch_pt_switch(uint64_t pa)
 	write_cr4(cr4 | CR4_PGE);
 }
 
+void arch_pt_load(uint64_t pa)
+{
+	write_cr3(pa);
+}
+
 void arch_tlb_flush_page(uintptr_t va)
 {
 	invlpg(va);

@@ -5,8 +5,10 @@
  * up are device and LAPIC interrupts (irq.c). An exception in the kernel is
  * fatal: one block on COM1 with the vector's name, error code, CR2, all
  * registers and a symbolized backtrace, then the node halts (or, booted with
- * `selftest`, QEMU exits with a failure status). User-mode exceptions will
- * become signals when processes exist.
+ * `selftest`, QEMU exits with a failure status). A page fault at a user-half
+ * address first goes to the hook vm/ registers (demand paging, copy-on-write);
+ * only an unresolved one is fatal. User-mode exceptions will become signals
+ * when processes exist.
  */
 #include "arch/x86/x86.h"
 #include "kern/kern.h"
@@ -115,6 +117,12 @@ __noreturn static void fatal_exception(struct trapframe *tf)
 }
 
 static void (*irq_exit_hook)(void);
+static int (*page_fault_hook)(uintptr_t addr, unsigned err);
+
+void arch_set_page_fault_hook(int (*fn)(uintptr_t addr, unsigned err))
+{
+	page_fault_hook = fn;
+}
 
 void arch_set_irq_exit_hook(void (*fn)(void))
 {
@@ -128,6 +136,12 @@ void trap_dispatch(struct trapframe *tf)
 		if (irq_exit_hook)
 			irq_exit_hook();
 		return;
+	}
+	if (tf->vector == 14 && page_fault_hook) {
+		uintptr_t addr = read_cr2();
+		if (addr < 0x0000800000000000UL &&
+		    page_fault_hook(addr, (unsigned)tf->error) == 0)
+			return;
 	}
 	fatal_exception(tf);
 }

@@ -1,0 +1,533 @@
+/*
+ * uspace.c — user address spaces: the memory half of a process.
+ *
+ * Interface (vm.h, "User address spaces"): vm_space_create/destroy/fork/
+ * switch/current, vm_region_add/remove/find, vm_fault, copy_to_user,
+ * copy_from_user, strncpy_from_user.
+ *
+ * Invariants:
+ *   - The user half of a space's tables (PML4 slots 0..255) is its own:
+ *     tables allocated here, intermediate entries P|W|U, leaves decide.
+ *     User leaves are never global, so arch_pt_load drops them.
+ *   - The kernel half (slots 256..511) is a copy of the kernel's PML4,
+ *     re-copied at each vm_space_switch (see vm.h for the rule).
+ *   - Every present user leaf lies inside a region and holds one reference
+ *     (pageref.c) on its frame. A leaf with PTE_COW is shared (or was):
+ *     it is read-only until a write fault copies it, or just makes it
+ *     writable when this space holds the only reference.
+ *   - Regions are sorted, disjoint, page-aligned and below VM_USER_TOP.
+ *
+ * The page-fault hook registered with arch/ resolves faults on the current
+ * space of this CPU. Kernel code touches user addresses directly only in
+ * explicit paths (the self-tests); everything else uses copy_*_user, which
+ * walks the space's tables and so works on any space, current or not.
+ *
+ * Locking: one CPU per node; table updates run with interrupts off; the
+ * caller owns the space.
+ */
+#include "arch/x86/arch.h"
+#include "kern/kern.h"
+#include "vm/vm.h"
+#include "vm/vm_impl.h"
+
+/* Software bit (ignored by the MMU): this leaf is copy-on-write. */
+#define PTE_COW (1ULL << 9)
+#define PF_PRESENT 1u
+#define PF_WRITE 2u
+#define PF_FETCH 16u
+#define USER_SLOTS 256
+
+static struct vm_space *cur_space; /* per CPU once there are several */
+
+static uint64_t *table_of(uint64_t entry)
+{
+	return phys_to_virt(entry & PTE_ADDR);
+}
+
+static unsigned index_at(uintptr_t va, unsigned level)
+{
+	return (va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+static uint64_t *kernel_pml4(void)
+{
+	return phys_to_virt(vm_kernel_root());
+}
+
+static void copy_kernel_half(struct vm_space *s)
+{
+	memcpy(&s->pml4[USER_SLOTS], &kernel_pml4()[USER_SLOTS],
+	       USER_SLOTS * sizeof(uint64_t));
+}
+
+/* The leaf entry for va in s; with create, the tables above it are made
+ * (NULL when out of memory), else NULL when one is missing. */
+static uint64_t *walk(struct vm_space *s, uintptr_t va, bool create)
+{
+	uint64_t *t = s->pml4;
+	for (unsigned level = 4; level > 1; level--) {
+		uint64_t *e = &t[index_at(va, level)];
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			uint64_t pa = pmm_alloc();
+			if (!pa)
+				return NULL;
+			memset(phys_to_virt(pa), 0, PAGE_SIZE);
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		}
+		t = table_of(*e);
+	}
+	return &t[index_at(va, 1)];
+}
+
+static void flush(struct vm_space *s, uintptr_t va)
+{
+	if (s == cur_space)
+		arch_tlb_flush_page(va);
+}
+
+static uint64_t leaf_flags(const struct vm_region *r)
+{
+	uint64_t f = PTE_P | PTE_U;
+	if (r->prot & VM_PROT_WRITE)
+		f |= PTE_W;
+	if (!(r->prot & VM_PROT_EXEC) && vm_has_nx())
+		f |= PTE_NX;
+	return f;
+}
+
+static bool counts_dirty(const struct vm_region *r)
+{
+	return r->flags == VM_REGION_ANON;
+}
+
+/* Call fn on every present leaf of s in [a, b) (b may be VM_USER_TOP),
+ * skipping absent tables; level-4 table is s->pml4. */
+typedef void (*leaf_fn)(struct vm_space *s, uint64_t *pte, uintptr_t va,
+			void *ctx);
+
+static void walk_range(struct vm_space *s, uint64_t *t, unsigned level,
+		       uintptr_t base, uintptr_t a, uintptr_t b, leaf_fn fn,
+		       void *ctx)
+{
+	uintptr_t span = 1UL << (PAGE_SHIFT + 9 * (level - 1));
+	for (unsigned i = 0; i < 512; i++) {
+		uintptr_t lo = base + i * span, hi = lo + span;
+		if (hi <= a || lo >= b)
+			continue;
+		if (!(t[i] & PTE_P))
+			continue;
+		if (level == 1)
+			fn(s, &t[i], lo, ctx);
+		else
+			walk_range(s, table_of(t[i]), level - 1, lo, a, b, fn,
+				   ctx);
+	}
+}
+
+static void for_each_leaf(struct vm_space *s, uintptr_t a, uintptr_t b,
+			  leaf_fn fn, void *ctx)
+{
+	walk_range(s, s->pml4, 4, 0, a, b, fn, ctx);
+}
+
+/* ------------------------------------------------------------ spaces */
+
+struct vm_space *vm_space_create(void)
+{
+	struct vm_space *s = kzalloc(sizeof *s);
+	if (!s)
+		return NULL;
+	s->pml4_pa = pmm_alloc();
+	if (!s->pml4_pa) {
+		kfree(s);
+		return NULL;
+	}
+	s->pml4 = phys_to_virt(s->pml4_pa);
+	memset(s->pml4, 0, PAGE_SIZE);
+	copy_kernel_half(s);
+	return s;
+}
+
+static void drop_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
+		      void *ctx)
+{
+	const struct vm_region *r = vm_region_find(s, va);
+	if (!r)
+		panic("%s: page at %#lx outside every region", __func__,
+		      (unsigned long)va);
+	uint64_t pa = *pte & PTE_ADDR;
+	*pte = 0;
+	flush(s, va);
+	s->pages--;
+	if (counts_dirty(r))
+		s->dirty_pages--;
+	vm_page_unref(pa);
+}
+
+static void free_tables(uint64_t *t, unsigned level)
+{
+	unsigned n = level == 4 ? USER_SLOTS : 512;
+	for (unsigned i = 0; i < n; i++) {
+		if (!(t[i] & PTE_P))
+			continue;
+		if (level > 2)
+			free_tables(table_of(t[i]), level - 1);
+		pmm_free(t[i] & PTE_ADDR);
+		t[i] = 0;
+	}
+}
+
+void vm_space_destroy(struct vm_space *s)
+{
+	if (!s)
+		return;
+	if (s == cur_space)
+		vm_space_switch(NULL);
+	unsigned long f = irq_save();
+	for_each_leaf(s, 0, VM_USER_TOP, drop_leaf, NULL);
+	free_tables(s->pml4, 4);
+	irq_restore(f);
+	if (s->pages || s->dirty_pages)
+		panic("%s: %lu pages left after dropping every leaf", __func__,
+		      (unsigned long)s->pages);
+	while (s->regions) {
+		struct vm_region *r = s->regions;
+		s->regions = r->next;
+		kfree(r);
+	}
+	pmm_free(s->pml4_pa);
+	kfree(s);
+}
+
+static int page_fault_hook(uintptr_t addr, unsigned err)
+{
+	return cur_space ? vm_fault(cur_space, addr, err) : -EFAULT;
+}
+
+void vm_space_switch(struct vm_space *s)
+{
+	static bool hooked;
+	unsigned long f = irq_save();
+	uint64_t *k = kernel_pml4();
+	if (!hooked) {
+		arch_set_page_fault_hook(page_fault_hook);
+		hooked = true;
+	}
+	if (s)
+		copy_kernel_half(s);
+	cur_space = s;
+	arch_pt_load(s ? s->pml4_pa : virt_to_phys(k));
+	irq_restore(f);
+}
+
+struct vm_space *vm_space_current(void)
+{
+	return cur_space;
+}
+
+/* ------------------------------------------------------------ regions */
+
+struct vm_region *vm_region_find(struct vm_space *s, uintptr_t addr)
+{
+	for (struct vm_region *r = s->regions; r && r->start <= addr;
+	     r = r->next)
+		if (addr < r->end)
+			return r;
+	return NULL;
+}
+
+static bool range_ok(uintptr_t start, size_t len)
+{
+	return len && start % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 &&
+	       start < VM_USER_TOP && len <= VM_USER_TOP - start;
+}
+
+int vm_region_add(struct vm_space *s, uintptr_t start, size_t len,
+		  unsigned prot, unsigned flags, void *backing, uint64_t offset)
+{
+	if (!range_ok(start, len) ||
+	    (prot & ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) ||
+	    (flags != VM_REGION_ANON && flags != VM_REGION_FILE))
+		return -EINVAL;
+	uintptr_t end = start + len;
+	struct vm_region **pp = &s->regions;
+	while (*pp && (*pp)->end <= start)
+		pp = &(*pp)->next;
+	if (*pp && (*pp)->start < end)
+		return -EINVAL;
+	struct vm_region *r = kzalloc(sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	*r = (struct vm_region){start, end, prot, flags, backing, offset, *pp};
+	*pp = r;
+	return 0;
+}
+
+int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len)
+{
+	if (!range_ok(start, len))
+		return -EINVAL;
+	uintptr_t end = start + len;
+
+	/* Check, then act: the only allocation is the split of one region
+	 * strictly containing the hole. */
+	struct vm_region *spare = NULL;
+	for (struct vm_region *r = s->regions; r; r = r->next)
+		if (r->start < start && r->end > end) {
+			spare = kzalloc(sizeof *spare);
+			if (!spare)
+				return -ENOMEM;
+		}
+
+	unsigned long f = irq_save();
+	for_each_leaf(s, start, end, drop_leaf, NULL);
+	irq_restore(f);
+
+	struct vm_region **pp = &s->regions;
+	while (*pp) {
+		struct vm_region *r = *pp;
+		if (r->end <= start || r->start >= end) {
+			pp = &r->next;
+			continue;
+		}
+		if (r->start < start && r->end > end) {
+			*spare = *r;
+			spare->start = end;
+			spare->offset += end - r->start;
+			r->end = start;
+			r->next = spare;
+			break;
+		}
+		if (r->start >= start && r->end <= end) {
+			*pp = r->next;
+			kfree(r);
+			continue;
+		}
+		if (r->start < start) {
+			r->end = start;
+		} else {
+			r->offset += end - r->start;
+			r->start = end;
+		}
+		pp = &r->next;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ faults */
+
+/* Is this access allowed by the region's protection? */
+static bool access_ok(const struct vm_region *r, unsigned err)
+{
+	if (err & PF_WRITE)
+		return r->prot & VM_PROT_WRITE;
+	if (err & PF_FETCH)
+		return r->prot & VM_PROT_EXEC;
+	return r->prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+}
+
+/* Caller has interrupts off. */
+static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
+{
+	if (addr >= VM_USER_TOP)
+		return -EFAULT;
+	struct vm_region *r = vm_region_find(s, addr);
+	if (!r || !access_ok(r, err))
+		return -EFAULT;
+	uintptr_t va = ALIGN_DOWN(addr, PAGE_SIZE);
+	uint64_t *pte = walk(s, va, true);
+	if (!pte)
+		return -ENOMEM;
+
+	if (!(*pte & PTE_P)) {
+		if (r->flags != VM_REGION_ANON)
+			return -ENOSYS;
+		uint64_t pa = pmm_alloc();
+		if (!pa)
+			return -ENOMEM;
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		vm_page_ref_set1(pa);
+		*pte = pa | leaf_flags(r);
+		s->pages++;
+		if (counts_dirty(r))
+			s->dirty_pages++;
+		return 0;
+	}
+
+	if ((err & PF_WRITE) && !(*pte & PTE_W)) {
+		if (!(*pte & PTE_COW))
+			panic("%s: read-only leaf %#lx in a writable region",
+			      __func__, (unsigned long)va);
+		uint64_t pa = *pte & PTE_ADDR;
+		if (vm_page_refs(pa) > 1) {
+			uint64_t copy = pmm_alloc();
+			if (!copy)
+				return -ENOMEM;
+			memcpy(phys_to_virt(copy), phys_to_virt(pa), PAGE_SIZE);
+			vm_page_ref_set1(copy);
+			vm_page_unref(pa);
+			pa = copy;
+		}
+		*pte = pa | leaf_flags(r);
+	}
+	/* Also a stale TLB entry after another path fixed the leaf. */
+	flush(s, va);
+	return 0;
+}
+
+int vm_fault(struct vm_space *s, uintptr_t addr, unsigned err)
+{
+	unsigned long f = irq_save();
+	int rc = fault_locked(s, addr, err);
+	irq_restore(f);
+	return rc;
+}
+
+/* ------------------------------------------------------------ fork */
+
+struct fork_ctx {
+	struct vm_space *child;
+	int rc;
+};
+
+static void share_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
+		       void *arg)
+{
+	struct fork_ctx *c = arg;
+	if (c->rc)
+		return;
+	uint64_t *cpte = walk(c->child, va, true);
+	if (!cpte || !vm_page_ref(*pte & PTE_ADDR)) {
+		c->rc = -ENOMEM;
+		return;
+	}
+	/* Every shared leaf is marked, so a later mprotect that makes its
+	 * region writable still copies it. */
+	bool was_writable = *pte & PTE_W;
+	*pte = (*pte & ~PTE_W) | PTE_COW;
+	if (was_writable)
+		flush(s, va);
+	*cpte = *pte;
+	c->child->pages++;
+	if (counts_dirty(vm_region_find(s, va)))
+		c->child->dirty_pages++;
+}
+
+struct vm_space *vm_space_fork(struct vm_space *parent)
+{
+	struct vm_space *child = vm_space_create();
+	if (!child)
+		return NULL;
+	struct vm_region **tail = &child->regions;
+	for (struct vm_region *r = parent->regions; r; r = r->next) {
+		struct vm_region *n = kzalloc(sizeof *n);
+		if (!n) {
+			vm_space_destroy(child);
+			return NULL;
+		}
+		*n = *r;
+		n->next = NULL;
+		*tail = n;
+		tail = &n->next;
+	}
+	/* A failure half-way leaves some parent pages marked copy-on-write
+	 * with a single reference: their next write just makes them
+	 * writable again. */
+	struct fork_ctx c = {child, 0};
+	unsigned long f = irq_save();
+	for_each_leaf(parent, 0, VM_USER_TOP, share_leaf, &c);
+	irq_restore(f);
+	if (c.rc) {
+		vm_space_destroy(child);
+		return NULL;
+	}
+	return child;
+}
+
+/* ------------------------------------------------------------ copying */
+
+/* The kernel address of user byte addr in s, ready for `write` access,
+ * faulting it in; NULL when the access is not allowed. Interrupts off. */
+static void *user_byte(struct vm_space *s, uintptr_t addr, bool write)
+{
+	if (addr >= VM_USER_TOP)
+		return NULL;
+	struct vm_region *r = vm_region_find(s, addr);
+	unsigned err = write ? PF_WRITE : 0;
+	if (!r || !access_ok(r, err))
+		return NULL;
+	uint64_t *pte = walk(s, ALIGN_DOWN(addr, PAGE_SIZE), false);
+	if (!pte || !(*pte & PTE_P) || (write && !(*pte & PTE_W))) {
+		if (fault_locked(s, addr,
+				 err | (pte && (*pte & PTE_P) ? PF_PRESENT
+							      : 0)))
+			return NULL;
+		pte = walk(s, ALIGN_DOWN(addr, PAGE_SIZE), false);
+	}
+	return (char *)phys_to_virt(*pte & PTE_ADDR) + addr % PAGE_SIZE;
+}
+
+/* Copy n bytes between kernel buffer k and user address u in s. */
+static int copy_user(struct vm_space *s, uintptr_t u, void *k, size_t n,
+		     bool to_user)
+{
+	if (n > VM_USER_TOP || u >= VM_USER_TOP || n > VM_USER_TOP - u)
+		return -EFAULT;
+	char *kp = k;
+	while (n) {
+		size_t chunk = MIN(n, PAGE_SIZE - u % PAGE_SIZE);
+		unsigned long f = irq_save();
+		char *p = user_byte(s, u, to_user);
+		if (p) {
+			if (to_user)
+				memcpy(p, kp, chunk);
+			else
+				memcpy(kp, p, chunk);
+		}
+		irq_restore(f);
+		if (!p)
+			return -EFAULT;
+		u += chunk;
+		kp += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+int copy_to_user(struct vm_space *s, uintptr_t dst, const void *src, size_t n)
+{
+	return copy_user(s, dst, (void *)src, n, true);
+}
+
+int copy_from_user(struct vm_space *s, void *dst, uintptr_t src, size_t n)
+{
+	return copy_user(s, src, dst, n, false);
+}
+
+long strncpy_from_user(struct vm_space *s, char *dst, uintptr_t src, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		if (src + done >= VM_USER_TOP)
+			return -EFAULT;
+		size_t chunk =
+			MIN(n - done, PAGE_SIZE - (src + done) % PAGE_SIZE);
+		unsigned long f = irq_save();
+		const char *p = user_byte(s, src + done, false);
+		size_t len = 0;
+		if (p) {
+			while (len < chunk && p[len])
+				len++;
+			memcpy(dst + done, p, MIN(len + 1, chunk));
+		}
+		irq_restore(f);
+		if (!p)
+			return -EFAULT;
+		if (len < chunk)
+			return (long)(done + len);
+		done += chunk;
+	}
+	return -ENAMETOOLONG;
+}
