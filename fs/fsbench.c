@@ -53,31 +53,6 @@ struct bench {
 	const char *step; /* what failed, for the message */
 };
 
-static const char *errname(int err)
-{
-	switch (-err) {
-	case ENOENT:
-		return "no such file or directory";
-	case ENOTDIR:
-		return "not a directory";
-	case ENOSPC:
-		return "no space left on device";
-	case EROFS:
-		return "read-only file system";
-	case EIO:
-		return "input/output error";
-	case ENOMEM:
-		return "out of memory";
-	case EEXIST:
-		return "file exists";
-	case EBUSY:
-		return "device or resource busy";
-	case EUCLEAN:
-		return "structure needs cleaning";
-	}
-	return "error";
-}
-
 /* b->path = DIR/<fmt...>; a path too long was refused in fs_bench. */
 static const char *path(struct bench *b, const char *fmt, ...)
 {
@@ -498,13 +473,13 @@ int fs_bench(int argc, char **argv)
 	if (!err && !S_ISDIR(st.st_mode))
 		err = -ENOTDIR;
 	if (err) {
-		printk("fsbench: %s: %s\n", argv[1], errname(err));
+		printk("fsbench: %s: %s\n", argv[1], errno_text(err));
 		return 1;
 	}
 
 	struct bench b = {.dir = dir, .buf = kmalloc(IO_SIZE), .step = "start"};
 	if (!b.buf) {
-		printk("fsbench: %s\n", errname(-ENOMEM));
+		printk("fsbench: %s\n", errno_text(-ENOMEM));
 		return 1;
 	}
 	cleanup(&b);
@@ -521,7 +496,7 @@ int fs_bench(int argc, char **argv)
 	kfree(b.buf);
 	if (err) {
 		printk("fsbench: %s: %s: %s (%d)\n", argv[1], b.step,
-		       errname(err), err);
+		       errno_text(err), err);
 		return 1;
 	}
 	printk("fsbench: done\n");

@@ -57,27 +57,6 @@ static void flusher(void *arg)
 	}
 }
 
-static const char *errname(int err)
-{
-	switch (-err) {
-	case ENOENT:
-		return "no such file or directory";
-	case ENOTDIR:
-		return "not a directory";
-	case EINVAL:
-		return "not a valid file system";
-	case EUCLEAN:
-		return "file system needs cleaning";
-	case EIO:
-		return "I/O error";
-	case ENOMEM:
-		return "out of memory";
-	case EBUSY:
-		return "busy";
-	}
-	return "error";
-}
-
 static int mount_at(const char *type, struct blockdev *dev, const char *path)
 {
 	int err = vfs_mount(type, dev, path, 0);
@@ -87,7 +66,7 @@ static int mount_at(const char *type, struct blockdev *dev, const char *path)
 	}
 	if (err)
 		printk(KERN_WARN "shoal: cannot mount %s on %s: %s (%d)\n",
-		       dev ? dev->name : type, path, errname(err), err);
+		       dev ? dev->name : type, path, errno_text(err), err);
 	return err;
 }
 

@@ -118,6 +118,9 @@ struct selftest {
 /* Run the selected self-tests, print TAP, exit QEMU; does not return. */
 void selftest_run(const char *pattern) __noreturn;
 
+/* A short text for an errno value (negative or positive). */
+const char *errno_text(int err);
+
 /* String and memory helpers (kern/string.c). */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
