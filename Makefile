@@ -79,11 +79,23 @@ $(B)/shoal.elf: $(B)/shoal.pass1.elf tools/mksyms
 	$(Q)mv $@.tmp $@
 	@echo "  KERNEL  $@ ($$(stat -c %s $@) bytes)"
 
+# User programs: user/X.c -> /bin/X, user/tests/X.c -> /bin/tests/X, each a
+# static musl binary.
+USERCC := musl-gcc
+USERCFLAGS := -static -O2 -Wall -Wextra -Werror
+USERSRC := $(wildcard user/*.c user/tests/*.c)
+USERBIN := $(patsubst user/%.c,$(B)/user/bin/%,$(USERSRC))
+$(B)/user/bin/%: user/%.c Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  $<")
+	$(Q)$(USERCC) $(USERCFLAGS) -o $@ $<
+
 # The root file system image every node gets as a boot module.
 ROOTFILES := $(shell find rootfs -type f 2>/dev/null)
-$(B)/root.img: $(ROOTFILES) Makefile
+$(B)/root.img: $(ROOTFILES) $(USERBIN) Makefile
 	@mkdir -p $(B)
 	$(Q)rm -rf $(B)/root && mkdir -p $(B)/root && cp -a rootfs/. $(B)/root/
+	$(Q)mkdir -p $(B)/root/bin && cp -a $(B)/user/bin/. $(B)/root/bin/
 	@$(if $(Q),echo "  MKE2FS  $@")
 	$(Q)rm -f $@ && truncate -s 4M $@
 	$(Q)mke2fs -q -F -t ext2 -b 1024 -L shoal-root -d $(B)/root $@

@@ -15,6 +15,7 @@
 #include "fs/vfs.h"
 #include "kern/bootinfo.h"
 #include "kern/kern.h"
+#include "kern/proc.h"
 #include "kern/sync.h"
 #include "vm/vm.h"
 
@@ -93,6 +94,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	virtio_blk_probe();
 	ramdisk_from_module(&bootinfo, "root");
 	fs_boot_mount();
+	proc_init();
 
 	if (kconfig.selftest)
 		selftest_run(kconfig.selftest_pattern);

@@ -11,6 +11,7 @@
 #include "arch/x86/arch.h"
 #include "fs/vfs.h"
 #include "kern/kern.h"
+#include "kern/proc.h"
 #include "vm/vm.h"
 
 #define LINE_MAX 256
@@ -130,48 +131,9 @@ static int cmd_halt(int argc, char **argv)
 
 /* ------------------------------------------------------------ files */
 
-static const char *errstr(int err)
-{
-	static const struct {
-		int err;
-		const char *text;
-	} texts[] = {
-		{EPERM, "operation not permitted"},
-		{ENOENT, "no such file or directory"},
-		{EIO, "input/output error"},
-		{ENXIO, "no such device"},
-		{EBADF, "bad file descriptor"},
-		{EAGAIN, "try again"},
-		{ENOMEM, "out of memory"},
-		{EACCES, "permission denied"},
-		{EBUSY, "device or resource busy"},
-		{EEXIST, "file exists"},
-		{EXDEV, "cross-device link"},
-		{ENODEV, "no such device"},
-		{ENOTDIR, "not a directory"},
-		{EISDIR, "is a directory"},
-		{EINVAL, "invalid argument"},
-		{EFBIG, "file too large"},
-		{ENOSPC, "no space left on device"},
-		{ESPIPE, "illegal seek"},
-		{EROFS, "read-only file system"},
-		{EMLINK, "too many links"},
-		{EPIPE, "broken pipe"},
-		{ERANGE, "result out of range"},
-		{ENAMETOOLONG, "file name too long"},
-		{ENOTEMPTY, "directory not empty"},
-		{ELOOP, "too many levels of symbolic links"},
-		{EUCLEAN, "structure needs cleaning"},
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
-		if (texts[i].err == -err)
-			return texts[i].text;
-	return "error";
-}
-
 static int fail(const char *cmd, const char *path, int err)
 {
-	printk("%s: %s: %s\n", cmd, path, errstr(err));
+	printk("%s: %s: %s\n", cmd, path, errno_text(err));
 	return 1;
 }
 
@@ -209,7 +171,7 @@ static void ls_line(const char *path, const char *name)
 	struct linux_stat st;
 	int err = vfs_lstat(NULL, path, &st);
 	if (err) {
-		printk("?????????? %s (%s)\n", name, errstr(err));
+		printk("?????????? %s (%s)\n", name, errno_text(err));
 		return;
 	}
 	char m[11], target[256];
@@ -417,6 +379,27 @@ static int cmd_mounts(int argc, char **argv)
 	return n < 0 ? fail("mounts", "/", n) : 0;
 }
 
+/* Run a user program, wait for it; its exit status (128 + signal). */
+static int cmd_exec(int argc, char **argv)
+{
+	if (argc < 2) {
+		printk("usage: exec path [args]\n");
+		return 2;
+	}
+	const char *args[ARGS_MAX + 1];
+	for (int i = 1; i < argc; i++)
+		args[i - 1] = argv[i];
+	args[argc - 1] = NULL;
+	int err;
+	struct proc *p = proc_exec_first(argv[1], args, &err);
+	if (!p) {
+		printk("exec: %s: %s\n", argv[1], errno_text(err));
+		return 126;
+	}
+	int st = proc_wait(p);
+	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -442,6 +425,7 @@ static const struct command {
 	{"sync", cmd_sync, "write dirty data to the disks"},
 	{"mounts", cmd_mounts, "the mounted file systems"},
 	{"fsbench", fs_bench, "file-system benchmark: fsbench DIR [MB]"},
+	{"exec", cmd_exec, "run a program and wait: exec path [args]"},
 	{"reboot", cmd_reboot, "restart this node"},
 	{"halt", cmd_halt, "stop this node"},
 };

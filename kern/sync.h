@@ -62,6 +62,19 @@ void thread_yield(void);
 /* Sleep for at least ns nanoseconds. */
 void thread_sleep_ns(uint64_t ns);
 struct thread *thread_current(void);
+/* End the calling thread (its stack is freed after the next switch). */
+__attribute__((noreturn)) void thread_exit(void);
+/* The first address above t's kernel stack (TSS rsp0 for user threads). */
+uintptr_t thread_stack_top(const struct thread *t);
+/* The process a thread runs in ring 3 (kern/proc.c), NULL for kernel-only
+ * threads. */
+struct proc;
+void thread_set_proc(struct thread *t, struct proc *p);
+struct proc *thread_proc(const struct thread *t);
+/* Called in every switch, interrupts off, before `next` runs: the process
+ * layer saves prev's and loads next's FPU, FS base, space, kernel stack. */
+typedef void (*thread_switch_fn)(struct thread *prev, struct thread *next);
+void thread_set_switch_hook(thread_switch_fn fn);
 const char *thread_name(const struct thread *t);
 /* Make the boot context the first thread and start the idle thread. */
 void sched_init(void);

@@ -44,6 +44,7 @@ struct thread {
 	uint64_t wake_ns; /* 0 = not on the timer list */
 	uint64_t cpu_ns, ran_since;
 	int slice;
+	struct proc *proc; /* the process it runs in ring 3, or NULL */
 };
 
 static struct thread boot_thread = {.name = "kmain", .state = T_RUNNING};
@@ -56,6 +57,7 @@ static unsigned next_id = 1;
 static bool need_resched;
 static unsigned nr_runnable; /* excluding idle and the current thread */
 static uint64_t nr_switches;
+static thread_switch_fn switch_hook;
 
 /* ------------------------------------------------------------ queues */
 
@@ -169,6 +171,8 @@ static void schedule(void)
 	next->state = T_RUNNING;
 	current = next;
 	nr_switches++;
+	if (switch_hook)
+		switch_hook(prev, next);
 	arch_switch(&prev->sp, next->sp);
 	/* Back in prev, now current again. */
 	if (zombie && zombie != current) {
@@ -200,7 +204,7 @@ static void irq_exit(void)
 		schedule();
 }
 
-__noreturn static void thread_exit(void)
+void thread_exit(void)
 {
 	irq_disable();
 	current->state = T_DEAD;
@@ -243,6 +247,27 @@ struct thread *thread_create(const char *name, thread_fn fn, void *arg)
 struct thread *thread_current(void)
 {
 	return current;
+}
+
+uintptr_t thread_stack_top(const struct thread *t)
+{
+	KASSERT(t->stack_pa);
+	return (uintptr_t)phys_to_virt(t->stack_pa) + STACK_PAGES * PAGE_SIZE;
+}
+
+void thread_set_proc(struct thread *t, struct proc *p)
+{
+	t->proc = p;
+}
+
+struct proc *thread_proc(const struct thread *t)
+{
+	return t->proc;
+}
+
+void thread_set_switch_hook(thread_switch_fn fn)
+{
+	switch_hook = fn;
 }
 
 const char *thread_name(const struct thread *t)

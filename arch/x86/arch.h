@@ -203,6 +203,35 @@ void arch_pt_load(uint64_t pa);
  */
 void arch_set_page_fault_hook(int (*fn)(uintptr_t addr, unsigned err));
 
+/*
+ * User mode (arch/x86/syscall.c, syscall_entry.asm; issue 4). arch_user_init
+ * enables syscall/sysret and FPU/SSE at boot. The handler set with
+ * arch_syscall_set_handler receives the Linux x86-64 system-call number and
+ * its six arguments and returns rax. arch_set_user_kstack gives the kernel
+ * stack ring-3 entries (interrupts and syscall) start on: set it whenever a
+ * thread that runs user code is switched in. arch_enter_user leaves for
+ * ring 3 at rip with stack rsp, rflags IF, all registers zero.
+ */
+#define ARCH_FPU_SIZE 512 /* fxsave area, 16-byte aligned */
+typedef long (*arch_syscall_fn)(unsigned long nr, const uint64_t args[6]);
+void arch_user_init(void);
+void arch_syscall_set_handler(arch_syscall_fn fn);
+void arch_set_user_kstack(uintptr_t top);
+void arch_enter_user(uint64_t rip, uint64_t rsp) __attribute__((noreturn));
+void arch_fpu_save(void *area);
+void arch_fpu_restore(const void *area);
+void arch_fpu_init_state(void *area); /* a fresh process's state */
+uint64_t arch_fs_base_get(void);
+void arch_fs_base_set(uint64_t base);
+/*
+ * An exception in ring 3 that the page-fault hook did not resolve goes to
+ * fn (the process layer), which must not return: it ends the process.
+ * name is the exception's ("#PF page fault"), addr CR2 for #PF, else 0.
+ */
+typedef void (*arch_user_fault_fn)(unsigned vector, const char *name,
+				   uintptr_t rip, uintptr_t addr);
+void arch_set_user_fault_hook(arch_user_fault_fn fn);
+
 /* Machine control. */
 void arch_reboot(void) __attribute__((noreturn));
 void arch_halt(void) __attribute__((noreturn));

@@ -9,6 +9,7 @@ void arch_cpu_init(void)
 {
 	gdt_init();
 	idt_init();
+	arch_user_init();
 	if (!boot_has_nx)
 		printk(KERN_WARN
 		       "shoal: CPU has no NX bit; data pages stay executable\n");

@@ -7,8 +7,9 @@
  * registers and a symbolized backtrace, then the node halts (or, booted with
  * `selftest`, QEMU exits with a failure status). A page fault at a user-half
  * address first goes to the hook vm/ registers (demand paging, copy-on-write);
- * only an unresolved one is fatal. User-mode exceptions will become signals
- * when processes exist.
+ * only an unresolved one is fatal to the kernel. An exception in ring 3
+ * (cs & 3) goes, unresolved, to the user-fault hook, which ends the process
+ * (signals come later); the node keeps running.
  */
 #include "arch/x86/x86.h"
 #include "kern/kern.h"
@@ -117,6 +118,12 @@ __noreturn static void fatal_exception(struct trapframe *tf)
 }
 
 static void (*irq_exit_hook)(void);
+static arch_user_fault_fn user_fault_hook;
+
+void arch_set_user_fault_hook(arch_user_fault_fn fn)
+{
+	user_fault_hook = fn;
+}
 static int (*page_fault_hook)(uintptr_t addr, unsigned err);
 
 void arch_set_page_fault_hook(int (*fn)(uintptr_t addr, unsigned err))
@@ -143,5 +150,8 @@ void trap_dispatch(struct trapframe *tf)
 		    page_fault_hook(addr, (unsigned)tf->error) == 0)
 			return;
 	}
+	if ((tf->cs & 3) && user_fault_hook)
+		user_fault_hook((unsigned)tf->vector, exc_names[tf->vector],
+				tf->rip, tf->vector == 14 ? read_cr2() : 0);
 	fatal_exception(tf);
 }

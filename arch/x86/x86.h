@@ -82,6 +82,7 @@ void idt_set_gate(unsigned vec, void *handler, unsigned ist, unsigned dpl);
 extern void *trap_stubs[256];
 void idt_init(void);
 void gdt_init(void);
+void arch_set_kernel_stack(uint64_t rsp0); /* TSS rsp0 */
 void rtc_init(void); /* arch/x86/rtc.c, from arch_time_init */
 
 static inline uint64_t rdmsr(uint32_t msr)

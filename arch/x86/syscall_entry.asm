@@ -1,0 +1,108 @@
+; arch/x86/syscall_entry.asm — the `syscall` entry and the first entry to ring 3.
+;
+; syscall_entry (MSR_LSTAR): the CPU arrives in ring 0 with the user rsp
+; still loaded, rcx = user rip, r11 = user rflags and IF/DF/TF/AC cleared
+; (MSR_FMASK), so nothing can interrupt us until the stack is switched. One
+; CPU per node: the user rsp is parked in a static scratch word and the
+; thread's kernel stack top comes from syscall_kstack (set at every switch
+; with the TSS rsp0). The frame built is a struct trapframe (x86.h), the same
+; as an interrupt's, so fault reports and future signal delivery see one
+; layout. Return is sysretq, or iretq when the saved rip is not canonical
+; (sysret would fault in ring 0 on Intel CPUs).
+
+bits 64
+section .bss
+align 8
+global syscall_kstack
+syscall_kstack: resq 1                  ; kernel stack top of the running thread
+syscall_user_rsp: resq 1                ; scratch, valid only with IF clear
+
+section .text
+extern arch_syscall
+global syscall_entry
+syscall_entry:
+	mov [rel syscall_user_rsp], rsp
+	mov rsp, [rel syscall_kstack]
+	push qword 0x1b                 ; ss (SEL_UDATA)
+	push qword [rel syscall_user_rsp] ; rsp
+	push r11                        ; rflags
+	push qword 0x23                 ; cs (SEL_UCODE)
+	push rcx                        ; rip
+	push qword 0                    ; error code
+	push qword 0x100                ; "vector": not an interrupt
+	push rax
+	push rbx
+	push rcx
+	push rdx
+	push rsi
+	push rdi
+	push rbp
+	push r8
+	push r9
+	push r10
+	push r11
+	push r12
+	push r13
+	push r14
+	push r15
+	mov rdi, rsp
+	xor ebp, ebp                    ; backtraces stop at the user boundary
+	sti                             ; system calls are preemptible
+	call arch_syscall
+	cli
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rbp
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rbx
+	pop rax
+	add rsp, 16                     ; vector and error code
+	; [rsp] rip, [rsp+8] cs, [rsp+16] rflags, [rsp+24] rsp, [rsp+32] ss
+	mov rcx, [rsp]
+	mov r11, rcx
+	sar r11, 47                     ; canonical user rip: bits 63..47 zero
+	jnz .iret
+	mov r11, [rsp + 16]
+	mov rsp, [rsp + 24]
+	o64 sysret
+.iret:
+	iretq
+
+; arch_enter_user(rip, rsp): leave for ring 3 for the first time, with every
+; general register zero, rflags = IF only.
+global arch_enter_user
+arch_enter_user:
+	cli
+	mov ax, 0x1b
+	mov ds, ax
+	mov es, ax
+	push qword 0x1b                 ; ss
+	push rsi                        ; rsp
+	push qword 0x202                ; rflags: IF
+	push qword 0x23                 ; cs
+	push rdi                        ; rip
+	xor eax, eax
+	xor ebx, ebx
+	xor ecx, ecx
+	xor edx, edx
+	xor esi, esi
+	xor edi, edi
+	xor ebp, ebp
+	xor r8d, r8d
+	xor r9d, r9d
+	xor r10d, r10d
+	xor r11d, r11d
+	xor r12d, r12d
+	xor r13d, r13d
+	xor r14d, r14d
+	xor r15d, r15d
+	iretq
