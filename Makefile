@@ -37,7 +37,7 @@ KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INC) \
 	-fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
 	-fno-strict-aliasing -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
-KASFLAGS := -f elf64 -g -F dwarf
+KASFLAGS := -f elf64 -g -F dwarf -I./
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T link.ld
 
 KDIRS := arch/x86 kern vm fs net mosix
@@ -52,10 +52,12 @@ $(B)/%.o: %.c Makefile
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
+# NASM 2.16's -MD leaves %include files out of the list; -M alone has them.
 $(B)/%.o: %.asm Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
-	$(Q)$(NASM) $(KASFLAGS) -MD $(B)/$*.d -MP $< -o $@
+	$(Q)$(NASM) $(KASFLAGS) -M -MF $(B)/$*.d -MP -MT $@ $<
+	$(Q)$(NASM) $(KASFLAGS) $< -o $@
 
 # Two links: the first gives the addresses, the symbol table made from them
 # goes into .ksyms (the last section, so nothing else moves) in the second.

@@ -11,6 +11,7 @@
 ; (sysret would fault in ring 0 on Intel CPUs).
 
 bits 64
+%include "arch/x86/frame.inc"
 section .bss
 align 8
 global syscall_kstack
@@ -30,41 +31,13 @@ syscall_entry:
 	push rcx                        ; rip
 	push qword 0                    ; error code
 	push qword 0x100                ; "vector": not an interrupt
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_GPRS
 	mov rdi, rsp
 	xor ebp, ebp                    ; backtraces stop at the user boundary
 	sti                             ; system calls are preemptible
 	call arch_syscall
 	cli
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+	POP_GPRS
 	add rsp, 16                     ; vector and error code
 	; [rsp] rip, [rsp+8] cs, [rsp+16] rflags, [rsp+24] rsp, [rsp+32] ss
 	mov rcx, [rsp]

@@ -6,6 +6,7 @@
 ; trap_dispatch(tf). The stubs' addresses are in trap_stubs[] for idt_init.
 
 bits 64
+%include "arch/x86/frame.inc"
 section .text
 
 %macro STUB 1
@@ -29,41 +30,13 @@ STUB i
 extern trap_dispatch
 trap_common:
 	; stack, lowest first: vector, error code (the CPU's or 0), rip, cs, ...
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_GPRS
 	cld
 	mov rdi, rsp
 	xor ebp, ebp                   ; end the frame chain: backtraces of the
 	                               ; interrupted code start from tf->rbp
 	call trap_dispatch
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+	POP_GPRS
 	add rsp, 16                    ; vector and error code
 	iretq
 
