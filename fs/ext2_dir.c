@@ -128,43 +128,68 @@ static void dloc_release(struct dloc *l)
 	l->pin = NULL;
 }
 
-/* Find name in dir. Caller holds dir->lock (or ns_lock, to read). */
-static int find_entry(struct ext2_inode *dir, const char *name, size_t len,
-		      struct dloc *loc)
+/*
+ * Call visit for every entry of dir, block by block, until it returns
+ * non-zero: 1 ends the walk (dir_walk returns 1), a negative errno ends it
+ * with that error. The block's buffer is released after visit returns;
+ * visit may bpin or bdirty it. Returns 0 when every entry was visited.
+ */
+typedef int (*dirent_visit_fn)(void *ctx, struct buf *b, uint32_t pblk,
+			       uint32_t off, const struct ext2_dirent *de);
+
+static int dir_walk(struct ext2_inode *dir, dirent_visit_fn visit, void *ctx)
 {
-	struct ext2_fs *fs = dir->fs;
 	uint32_t n;
-	int err = dir_nblocks(dir, &n);
-	if (err)
-		return err;
-	for (uint32_t lblk = 0; lblk < n; lblk++) {
+	int r = dir_nblocks(dir, &n);
+	if (r)
+		return r;
+	for (uint32_t lblk = 0; lblk < n && !r; lblk++) {
 		uint32_t p;
 		struct buf *b = dir_bread(dir, lblk, &p);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
-		struct ext2_dirent de;
-		for (uint32_t off = 0; off < fs->bsize; off += de.rec_len) {
-			err = dirent_at(dir, lblk, b->data, off, &de);
-			if (err) {
-				brelse(b);
-				return err;
-			}
-			if (de.inode && de.name_len == len &&
-			    !memcmp(b->data + off + EXT2_DIRENT_HDR, name,
-				    len)) {
-				loc->pblk = p;
-				loc->off = off;
-				loc->ino = de.inode;
-				loc->ft = de.file_type;
-				bpin(b);
-				loc->pin = b;
-				brelse(b);
-				return 0;
+		for (uint32_t off = 0; !r && off < dir->fs->bsize;) {
+			struct ext2_dirent de;
+			r = dirent_at(dir, lblk, b->data, off, &de);
+			if (!r) {
+				r = visit(ctx, b, p, off, &de);
+				off += de.rec_len;
 			}
 		}
 		brelse(b);
 	}
-	return -ENOENT;
+	return r;
+}
+
+struct find_ctx {
+	const char *name;
+	size_t len;
+	struct dloc *loc;
+};
+
+static int find_visit(void *ctx, struct buf *b, uint32_t pblk, uint32_t off,
+		      const struct ext2_dirent *de)
+{
+	struct find_ctx *f = ctx;
+	if (!de->inode || de->name_len != f->len ||
+	    memcmp(b->data + off + EXT2_DIRENT_HDR, f->name, f->len))
+		return 0;
+	f->loc->pblk = pblk;
+	f->loc->off = off;
+	f->loc->ino = de->inode;
+	f->loc->ft = de->file_type;
+	bpin(b);
+	f->loc->pin = b;
+	return 1;
+}
+
+/* Find name in dir. Caller holds dir->lock (or ns_lock, to read). */
+static int find_entry(struct ext2_inode *dir, const char *name, size_t len,
+		      struct dloc *loc)
+{
+	struct find_ctx f = {name, len, loc};
+	int r = dir_walk(dir, find_visit, &f);
+	return r == 1 ? 0 : r ? r : -ENOENT;
 }
 
 /* The ".." entry of directory dir (the second entry of block 0). */
@@ -206,35 +231,20 @@ static int find_dotdot(struct ext2_inode *dir, struct dloc *loc)
 	return 0;
 }
 
+static int nondot_visit(void *ctx, struct buf *b, uint32_t pblk, uint32_t off,
+			const struct ext2_dirent *de)
+{
+	return de->inode &&
+	       !is_dot((const char *)b->data + off + EXT2_DIRENT_HDR,
+		       de->name_len);
+}
+
 static int dir_is_empty(struct ext2_inode *dir, bool *empty)
 {
-	struct ext2_fs *fs = dir->fs;
-	uint32_t n;
-	int err = dir_nblocks(dir, &n);
-	if (err)
-		return err;
-	*empty = true;
-	for (uint32_t lblk = 0; lblk < n && *empty; lblk++) {
-		uint32_t p;
-		struct buf *b = dir_bread(dir, lblk, &p);
-		if (IS_ERR(b))
-			return PTR_ERR(b);
-		struct ext2_dirent de;
-		for (uint32_t off = 0; off < fs->bsize; off += de.rec_len) {
-			err = dirent_at(dir, lblk, b->data, off, &de);
-			if (err)
-				break;
-			if (de.inode && !is_dot((const char *)b->data + off +
-							EXT2_DIRENT_HDR,
-						de.name_len)) {
-				*empty = false;
-				break;
-			}
-		}
-		brelse(b);
-		if (err)
-			return err;
-	}
+	int r = dir_walk(dir, nondot_visit, NULL);
+	if (r < 0)
+		return r;
+	*empty = r == 0;
 	return 0;
 }
 
@@ -246,44 +256,46 @@ static void dir_touch(struct ext2_inode *dir)
 	ext2_iupdate(dir);
 }
 
+struct add_ctx {
+	struct ext2_fs *fs;
+	const char *name;
+	size_t len;
+	uint32_t ino;
+	uint8_t ft;
+};
+
+/* Put the new entry in the slack after de, if it fits there. */
+static int add_visit(void *ctx, struct buf *b, uint32_t pblk, uint32_t off,
+		     const struct ext2_dirent *de)
+{
+	struct add_ctx *a = ctx;
+	uint32_t used = de->inode ? EXT2_DIRENT_LEN(de->name_len) : 0;
+	if (de->rec_len - used < EXT2_DIRENT_LEN(a->len))
+		return 0;
+	if (used) {
+		uint16_t shrunk = used;
+		memcpy(b->data + off + 4, &shrunk, 2);
+	}
+	put_dirent(a->fs, b->data + off + used, a->ino, de->rec_len - used,
+		   a->name, a->len, a->ft);
+	bdirty(b);
+	return 1;
+}
+
 /* Add an entry; the name must not exist. Caller holds dir->lock. */
 static int add_entry(struct ext2_inode *dir, const char *name, size_t len,
 		     uint32_t ino, uint8_t ft)
 {
 	struct ext2_fs *fs = dir->fs;
-	uint32_t need = EXT2_DIRENT_LEN(len), n;
-	int err = dir_nblocks(dir, &n);
-	if (err)
-		return err;
-	for (uint32_t lblk = 0; lblk < n; lblk++) {
-		uint32_t p;
-		struct buf *b = dir_bread(dir, lblk, &p);
-		if (IS_ERR(b))
-			return PTR_ERR(b);
-		struct ext2_dirent de;
-		for (uint32_t off = 0; off < fs->bsize; off += de.rec_len) {
-			err = dirent_at(dir, lblk, b->data, off, &de);
-			if (err) {
-				brelse(b);
-				return err;
-			}
-			uint32_t used = de.inode ? EXT2_DIRENT_LEN(de.name_len)
-						 : 0;
-			if (de.rec_len - used < need)
-				continue;
-			if (used) {
-				uint16_t shrunk = used;
-				memcpy(b->data + off + 4, &shrunk, 2);
-			}
-			put_dirent(fs, b->data + off + used, ino,
-				   de.rec_len - used, name, len, ft);
-			bdirty(b);
-			brelse(b);
-			dir_touch(dir);
-			return 0;
-		}
-		brelse(b);
+	struct add_ctx a = {fs, name, len, ino, ft};
+	int err = dir_walk(dir, add_visit, &a);
+	if (err == 1) {
+		dir_touch(dir);
+		return 0;
 	}
+	uint32_t n;
+	if (err || (err = dir_nblocks(dir, &n)))
+		return err;
 	/* No room: a new block at the end. */
 	uint32_t p;
 	err = ext2_bmap(dir, n, true, &p);
