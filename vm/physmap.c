@@ -27,17 +27,22 @@ struct builder {
 };
 
 static void odd(struct builder *b, const char *fmt, ...) __printf(2, 3);
-static void odd(struct builder *b, const char *fmt, ...)
+void vm_vreportf(vm_report_fn report, void *ctx, const char *fmt, va_list ap)
 {
 	char msg[160];
+	if (!report)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	report(ctx, msg);
+}
+
+static void odd(struct builder *b, const char *fmt, ...)
+{
 	va_list ap;
 	b->out->oddities++;
-	if (!b->report)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vm_vreportf(b->report, b->ctx, fmt, ap);
 	va_end(ap);
-	b->report(b->ctx, msg);
 }
 
 static uint64_t page_up(uint64_t x)

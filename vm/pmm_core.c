@@ -24,15 +24,11 @@
 static void bad(struct pmm *p, const char *fmt, ...) __printf(2, 3);
 static void bad(struct pmm *p, const char *fmt, ...)
 {
-	char msg[160];
 	va_list ap;
 	p->errors++;
-	if (!p->report)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vm_vreportf(p->report, p->report_ctx, fmt, ap);
 	va_end(ap);
-	p->report(p->report_ctx, msg);
 }
 
 static uint64_t zone_words(uint64_t npages)

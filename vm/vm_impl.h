@@ -16,6 +16,7 @@
 #ifndef VM_VM_IMPL_H
 #define VM_VM_IMPL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,8 @@ struct phys_range {
 #define PHYSMAP_MAX 128
 
 typedef void (*vm_report_fn)(void *ctx, const char *msg);
+/* Format a message and hand it to report (if any); physmap.c. */
+void vm_vreportf(vm_report_fn report, void *ctx, const char *fmt, va_list ap);
 
 struct physmap {
 	struct phys_range ram[PHYSMAP_MAX]; /* usable RAM, page-aligned */
