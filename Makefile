@@ -81,27 +81,57 @@ $(B)/shoal.elf: $(B)/shoal.pass1.elf tools/mksyms
 	$(Q)mv $@.tmp $@
 	@echo "  KERNEL  $@ ($$(stat -c %s $@) bytes)"
 
-# User programs: user/X.c -> /bin/X, user/tests/X.c -> /bin/tests/X, each a
-# static musl binary.
-USERCC := musl-gcc
-USERCFLAGS := -static -O2 -Wall -Wextra -Werror
-USERSRC := $(wildcard user/*.c user/tests/*.c)
-USERBIN := $(patsubst user/%.c,$(B)/user/bin/%,$(USERSRC))
-$(B)/user/bin/%: user/%.c Makefile
+# User programs, each a static musl binary built by tools/cc:
+#   user/X.c          -> /bin/X          (one-file programs)
+#   user/X/*.c        -> /bin/X          (programs with several files, e.g. sh)
+#   user/tests/X.c    -> /bin/tests/X    (the in-guest test suite)
+#   user/bench/X.c    -> /bin/bench/X    (benchmarks)
+# Debian's busybox-static goes in unmodified as /bin/busybox; EXTRA=DIR adds
+# DIR's files to /usr/local/bin (a user's own programs, see README).
+USERCC := tools/cc
+USERCFLAGS := -Werror
+USERSRC := $(wildcard user/*.c user/tests/*.c user/bench/*.c)
+USERDIRS := $(filter-out user/tests user/bench user/include,$(patsubst %/,%,$(dir $(wildcard user/*/*.c))))
+USERBIN := $(patsubst user/%.c,$(B)/user/bin/%,$(USERSRC)) \
+	$(patsubst user/%,$(B)/user/bin/%,$(sort $(USERDIRS)))
+USERHDR := $(wildcard user/include/*.h)
+$(B)/user/bin/%: user/%.c $(USERHDR) tools/cc Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MUSLCC  $<")
 	$(Q)$(USERCC) $(USERCFLAGS) -o $@ $<
 
+.SECONDEXPANSION:
+$(patsubst user/%,$(B)/user/bin/%,$(sort $(USERDIRS))): $(B)/user/bin/%: \
+		$$(wildcard user/%/*.c user/%/*.h) $(USERHDR) tools/cc Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MUSLCC  user/$*/")
+	$(Q)$(USERCC) $(USERCFLAGS) -o $@ $(filter %.c,$^)
+
+BUSYBOX ?= /bin/busybox
+EXTRA ?=
+ROOT_MB ?= 24
+
 # The root file system image every node gets as a boot module.
 ROOTFILES := $(shell find rootfs -type f 2>/dev/null)
-$(B)/root.img: $(ROOTFILES) $(USERBIN) Makefile
+$(B)/root.img: $(ROOTFILES) $(USERBIN) $(B)/extra.stamp Makefile
 	@mkdir -p $(B)
 	$(Q)rm -rf $(B)/root && mkdir -p $(B)/root && cp -a rootfs/. $(B)/root/
-	$(Q)mkdir -p $(B)/root/bin && cp -a $(B)/user/bin/. $(B)/root/bin/
+	$(Q)mkdir -p $(B)/root/bin $(B)/root/usr/local/bin && cp -a $(B)/user/bin/. $(B)/root/bin/
+	$(Q)test -x $(BUSYBOX) || { echo "root.img: $(BUSYBOX) missing (run tools/deps: busybox-static)" >&2; exit 1; }
+	$(Q)cp $(BUSYBOX) $(B)/root/bin/busybox
+	$(Q)$(if $(EXTRA),cp -a $(EXTRA)/. $(B)/root/usr/local/bin/)
 	@$(if $(Q),echo "  MKE2FS  $@")
-	$(Q)rm -f $@ && truncate -s 4M $@
+	$(Q)rm -f $@ && truncate -s $(ROOT_MB)M $@
 	$(Q)mke2fs -q -F -t ext2 -b 1024 -L shoal-root -d $(B)/root $@
 	$(Q)e2fsck -fn $@ > $(B)/root.fsck 2>&1 || { cat $(B)/root.fsck; exit 1; }
+
+# EXTRA is a make variable, not a file: the stamp changes when it does, so
+# the image is rebuilt when EXTRA changes (or DIR's contents do).
+$(B)/extra.stamp: FORCE
+	@mkdir -p $(B)
+	@{ echo "$(EXTRA)"; $(if $(EXTRA),test -d "$(EXTRA)" || { echo "EXTRA=$(EXTRA): not a directory" >&2; exit 1; }; find "$(EXTRA)" -type f -printf '%p %s %T@\n' | sort;) } > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+FORCE:
 
 # ---------------------------------------------------------------- running
 deps:
@@ -184,6 +214,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	clean fuzz
+	clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

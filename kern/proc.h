@@ -24,7 +24,7 @@
 #include "arch/x86/arch.h"
 #include "kern/sync.h"
 
-#define PROC_MAX_FD 64
+#define PROC_MAX_FD 256
 #define PROC_STACK_TOP 0x00007ffffffff000ull
 #define PROC_STACK_SIZE (8ull << 20)
 #define PROC_MMAP_BASE 0x0000100000000000ull /* first mmap search address */
@@ -45,8 +45,11 @@ struct user_ctx {
 
 struct sys_ctx {
 	struct file *fd[PROC_MAX_FD];
+	uint64_t cloexec[PROC_MAX_FD / 64]; /* close-on-exec bit per fd */
+	uint32_t umask;
 	struct vnode *cwd; /* a reference */
 	struct proc *parent; /* NULL: started by the kernel */
+	int pgid, sid; /* process group and session (job control) */
 	bool exited;
 	int wstatus; /* Linux wait status: code << 8, or the signal */
 	struct waitq exit_wq; /* the waiter sleeps here */
@@ -72,9 +75,20 @@ struct proc *proc_current(void);
 /* End the calling process with Linux wait status wstatus; never returns. */
 __attribute__((noreturn)) void proc_exit(int wstatus);
 
+/*
+ * Signals (kern/signal.c). proc_signal posts sig (1..64) to p and wakes it
+ * from an interruptible sleep; proc_signal_pgrp posts it to every member
+ * of process group pgid (-ESRCH when there is none). Both may be called
+ * from any thread with interrupts on; not from interrupt context.
+ */
+int proc_signal(struct proc *p, int sig);
+int proc_signal_pgrp(int pgid, int sig);
+
 /* kern/syscall.c: the dispatcher handed to arch_syscall_set_handler. */
 long syscall_dispatch(unsigned long nr, const uint64_t args[6]);
 /* The class of a call as the table says: "LOCAL", "HOME", or NULL. */
 const char *syscall_class(unsigned long nr);
+/* -ENOSYS for nr, with a rate-limited log line naming it. */
+long syscall_enosys(unsigned long nr);
 
 #endif

@@ -47,6 +47,19 @@ void waitq_init(struct waitq *q);
  * caller's check and the sleep is never lost.
  */
 void waitq_sleep(struct waitq *q, struct spinlock *l);
+/*
+ * Sleep as waitq_sleep does, but also wake at deadline_ns (time_ns; 0 =
+ * none) or when the thread is interrupted (a signal for its process,
+ * thread_interrupt). q may be NULL: a timed or signal-only sleep. Returns 0
+ * when woken by q, -ETIMEDOUT once the deadline has passed, -ERESTARTSYS
+ * (kern/syscall.h) when a signal is pending, checked before sleeping too.
+ * Callers re-check their condition in a loop, as with waitq_sleep.
+ */
+int waitq_sleep_intr(struct waitq *q, struct spinlock *l, uint64_t deadline_ns);
+/* Wake t if it sleeps in waitq_sleep_intr (a signal was sent to it). */
+void thread_interrupt(struct thread *t);
+/* The process layer's test "does t have a signal that interrupts sleeps". */
+void thread_set_intr_hook(bool (*fn)(struct thread *t));
 void waitq_wakeup_all(struct waitq *q);
 void waitq_wakeup_one(struct waitq *q);
 

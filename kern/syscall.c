@@ -8,6 +8,7 @@
 #include "fs/vfs.h"
 #include "kern/kern.h"
 #include "kern/proc.h"
+#include "kern/syscall.h"
 #include "vm/vm.h"
 
 #define IO_CHUNK 4096
@@ -18,9 +19,6 @@
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 
-#define SYSCALL(nr, name, class) static long sys_##name(const uint64_t a[6]);
-#include "kern/syscall_table.h"
-#undef SYSCALL
 
 struct syscall_entry {
 	long (*fn)(const uint64_t a[6]);
@@ -65,15 +63,18 @@ long syscall_dispatch(unsigned long nr, const uint64_t args[6])
 {
 	if (!proc_current())
 		return -ENOSYS;
-	if (nr >= ARRAY_SIZE(table) || !table[nr].fn) {
-		log_enosys(nr);
-		return -ENOSYS;
-	}
+	if (nr >= ARRAY_SIZE(table) || !table[nr].fn)
+		return syscall_enosys(nr);
 	return table[nr].fn(args);
 }
 
-/* Is every byte of [addr, addr + len) in a region allowing the access? */
-static bool user_range_ok(uintptr_t addr, size_t len, bool write)
+long syscall_enosys(unsigned long nr)
+{
+	log_enosys(nr);
+	return -ENOSYS;
+}
+
+bool user_range_ok(uintptr_t addr, size_t len, bool write)
 {
 	if (len == 0)
 		return true;
@@ -91,13 +92,97 @@ static bool user_range_ok(uintptr_t addr, size_t len, bool write)
 
 static struct file *fd_file(uint64_t fd)
 {
+	return fd < PROC_MAX_FD ? fd_get((int)fd) : NULL;
+}
+
+int user_in(void *dst, uintptr_t src, size_t n)
+{
+	return copy_from_user(space(), dst, src, n) ? -EFAULT : 0;
+}
+
+int user_out(uintptr_t dst, const void *src, size_t n)
+{
+	return copy_to_user(space(), dst, src, n) ? -EFAULT : 0;
+}
+
+int user_path(uintptr_t upath, char **out)
+{
+	char *buf = kmalloc(PATH_MAX);
+	if (!buf)
+		return -ENOMEM;
+	long n = strncpy_from_user(space(), buf, upath, PATH_MAX);
+	if (n < 0 || n >= PATH_MAX) {
+		kfree(buf);
+		return n < 0 ? -EFAULT : -ENAMETOOLONG;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+struct file *fd_get(int fd)
+{
 	struct proc *p = proc_current();
-	return fd < PROC_MAX_FD ? p->sys.fd[fd] : NULL;
+	return fd >= 0 && fd < PROC_MAX_FD ? p->sys.fd[fd] : NULL;
+}
+
+int fd_install(struct file *f, int min, bool cloexec)
+{
+	struct proc *p = proc_current();
+	for (int fd = min < 0 ? 0 : min; fd < PROC_MAX_FD; fd++) {
+		if (!p->sys.fd[fd]) {
+			p->sys.fd[fd] = f;
+			fd_set_cloexec(fd, cloexec);
+			return fd;
+		}
+	}
+	return -EMFILE;
+}
+
+int fd_close(int fd)
+{
+	struct proc *p = proc_current();
+	if (fd < 0 || fd >= PROC_MAX_FD || !p->sys.fd[fd])
+		return -EBADF;
+	struct file *f = p->sys.fd[fd];
+	p->sys.fd[fd] = NULL;
+	fd_set_cloexec(fd, false);
+	file_close(f);
+	return 0;
+}
+
+bool fd_get_cloexec(int fd)
+{
+	struct proc *p = proc_current();
+	return fd >= 0 && fd < PROC_MAX_FD &&
+	       (p->sys.cloexec[fd / 64] >> (fd % 64) & 1);
+}
+
+void fd_set_cloexec(int fd, bool on)
+{
+	struct proc *p = proc_current();
+	if (fd < 0 || fd >= PROC_MAX_FD)
+		return;
+	if (on)
+		p->sys.cloexec[fd / 64] |= 1ull << (fd % 64);
+	else
+		p->sys.cloexec[fd / 64] &= ~(1ull << (fd % 64));
+}
+
+struct vnode *proc_cwd(void)
+{
+	return proc_current()->sys.cwd;
+}
+
+uint32_t proc_umask(void)
+{
+	return proc_current()->sys.umask;
 }
 
 /* ------------------------------------------------------------ files (HOME) */
 
-static long sys_read(const uint64_t a[6])
+long sys_read(const uint64_t a[6])
 {
 	struct file *f = fd_file(a[0]);
 	size_t len = MIN(a[2], (uint64_t)IO_CHUNK);
@@ -134,7 +219,7 @@ static long write_user(struct file *f, uintptr_t ubuf, size_t len, char *kbuf)
 	return done;
 }
 
-static long sys_write(const uint64_t a[6])
+long sys_write(const uint64_t a[6])
 {
 	struct file *f = fd_file(a[0]);
 	if (!f)
@@ -153,7 +238,7 @@ struct linux_iovec {
 	uint64_t base, len;
 };
 
-static long sys_writev(const uint64_t a[6])
+long sys_writev(const uint64_t a[6])
 {
 	struct file *f = fd_file(a[0]);
 	uint64_t cnt = a[2];
@@ -188,14 +273,14 @@ static long sys_writev(const uint64_t a[6])
 	return rc ? rc : done;
 }
 
-static long sys_ioctl(const uint64_t a[6])
+long sys_ioctl(const uint64_t a[6])
 {
 	/* The tty ioctls take user pointers; until they are marshalled the
 	 * answer is "not a terminal", which musl handles (full buffering). */
 	return fd_file(a[0]) ? -ENOTTY : -EBADF;
 }
 
-static long sys_rt_sigaction(const uint64_t a[6])
+long sys_rt_sigaction(const uint64_t a[6])
 {
 	/* Placeholder: no handlers yet; report SIG_DFL as the old action. */
 	static const uint8_t zero[32];
@@ -208,27 +293,27 @@ static long sys_rt_sigaction(const uint64_t a[6])
 
 /* ------------------------------------------------------------ process */
 
-static long sys_exit(const uint64_t a[6])
+long sys_exit(const uint64_t a[6])
 {
 	proc_exit((int)((a[0] & 0xff) << 8));
 }
 
-static long sys_exit_group(const uint64_t a[6])
+long sys_exit_group(const uint64_t a[6])
 {
 	proc_exit((int)((a[0] & 0xff) << 8));
 }
 
-static long sys_getpid(const uint64_t a[6])
+long sys_getpid(const uint64_t a[6])
 {
 	return proc_current()->pid;
 }
 
-static long sys_set_tid_address(const uint64_t a[6])
+long sys_set_tid_address(const uint64_t a[6])
 {
 	return proc_current()->pid; /* one thread per process: tid = pid */
 }
 
-static long sys_arch_prctl(const uint64_t a[6])
+long sys_arch_prctl(const uint64_t a[6])
 {
 	struct user_ctx *u = &proc_current()->user;
 	switch (a[0]) {
@@ -246,7 +331,7 @@ static long sys_arch_prctl(const uint64_t a[6])
 	}
 }
 
-static long sys_rt_sigprocmask(const uint64_t a[6])
+long sys_rt_sigprocmask(const uint64_t a[6])
 {
 	struct user_ctx *u = &proc_current()->user;
 	uint64_t set = 0, old = u->sigmask;
@@ -268,7 +353,7 @@ static long sys_rt_sigprocmask(const uint64_t a[6])
 
 /* ------------------------------------------------------------ memory */
 
-static long sys_brk(const uint64_t a[6])
+long sys_brk(const uint64_t a[6])
 {
 	struct user_ctx *u = &proc_current()->user;
 	uintptr_t want = a[0];
@@ -304,7 +389,7 @@ static uintptr_t find_free(struct vm_space *s, uintptr_t from, size_t len)
 	return cand;
 }
 
-static long sys_mmap(const uint64_t a[6])
+long sys_mmap(const uint64_t a[6])
 {
 	uintptr_t addr = a[0];
 	size_t len = ALIGN_UP(a[1], PAGE_SIZE);
@@ -334,7 +419,7 @@ static long sys_mmap(const uint64_t a[6])
 	return rc ? rc : (long)addr;
 }
 
-static long sys_munmap(const uint64_t a[6])
+long sys_munmap(const uint64_t a[6])
 {
 	if ((a[0] & (PAGE_SIZE - 1)) || !a[1])
 		return -EINVAL;

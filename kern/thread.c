@@ -45,6 +45,7 @@ struct thread {
 	uint64_t cpu_ns, ran_since;
 	int slice;
 	struct proc *proc; /* the process it runs in ring 3, or NULL */
+	bool interruptible; /* asleep in waitq_sleep_intr */
 };
 
 static struct thread boot_thread = {.name = "kmain", .state = T_RUNNING};
@@ -58,6 +59,7 @@ static bool need_resched;
 static unsigned nr_runnable; /* excluding idle and the current thread */
 static uint64_t nr_switches;
 static thread_switch_fn switch_hook;
+static bool (*intr_hook)(struct thread *t); /* a signal is pending for t */
 
 /* ------------------------------------------------------------ queues */
 
@@ -99,6 +101,8 @@ static void q_remove(struct waitq *q, struct thread *t)
 		return;
 	}
 }
+
+static void timer_insert(struct thread *t, uint64_t deadline);
 
 static void timer_remove(struct thread *t)
 {
@@ -275,17 +279,22 @@ const char *thread_name(const struct thread *t)
 	return t->name;
 }
 
-void thread_sleep_ns(uint64_t ns)
+/* Interrupts off: t sleeps until deadline (the timer list is sorted). */
+static void timer_insert(struct thread *t, uint64_t deadline)
 {
-	unsigned long f = irq_save();
-	struct thread *t = current;
-	t->wake_ns = time_ns() + (ns ? ns : 1);
+	t->wake_ns = deadline ? deadline : 1;
 	struct thread **pp = &timers;
 	while (*pp && (*pp)->wake_ns <= t->wake_ns)
 		pp = &(*pp)->timer_next;
 	t->timer_next = *pp;
 	*pp = t;
-	t->state = T_SLEEPING;
+}
+
+void thread_sleep_ns(uint64_t ns)
+{
+	unsigned long f = irq_save();
+	timer_insert(current, time_ns() + (ns ? ns : 1));
+	current->state = T_SLEEPING;
 	schedule();
 	irq_restore(f);
 }
@@ -352,9 +361,11 @@ void waitq_init(struct waitq *q)
 	q->head = q->tail = NULL;
 }
 
-void waitq_sleep(struct waitq *q, struct spinlock *l)
+/* Interrupts off: put the current thread on q (if any) and on the timer
+ * list (if deadline) and switch away, dropping l meanwhile. */
+static void sleep_on(struct waitq *q, struct spinlock *l, uint64_t deadline,
+		     bool intr)
 {
-	unsigned long f = irq_save();
 	struct thread *t = current;
 	KASSERT(t != idle);
 	/* Drop l but keep interrupts off until we are asleep, so a wakeup
@@ -365,10 +376,16 @@ void waitq_sleep(struct waitq *q, struct spinlock *l)
 		lflags = l->flags;
 		l->locked = false;
 	}
-	q_push(q, t);
-	t->waiting_on = q;
+	if (q) {
+		q_push(q, t);
+		t->waiting_on = q;
+	}
+	if (deadline)
+		timer_insert(t, deadline);
+	t->interruptible = intr;
 	t->state = T_SLEEPING;
 	schedule();
+	t->interruptible = false;
 	if (l) {
 		if (l->locked)
 			panic("waitq_sleep: '%s' held across a switch",
@@ -376,7 +393,45 @@ void waitq_sleep(struct waitq *q, struct spinlock *l)
 		l->locked = true;
 		l->flags = lflags;
 	}
+}
+
+void waitq_sleep(struct waitq *q, struct spinlock *l)
+{
+	unsigned long f = irq_save();
+	sleep_on(q, l, 0, false);
 	irq_restore(f);
+}
+
+int waitq_sleep_intr(struct waitq *q, struct spinlock *l, uint64_t deadline)
+{
+	unsigned long f = irq_save();
+	int rc = 0;
+	if (intr_hook && intr_hook(current))
+		rc = -ERESTARTSYS;
+	else if (deadline && deadline <= time_ns())
+		rc = -ETIMEDOUT;
+	else {
+		sleep_on(q, l, deadline, true);
+		if (intr_hook && intr_hook(current))
+			rc = -ERESTARTSYS;
+		else if (deadline && deadline <= time_ns())
+			rc = -ETIMEDOUT;
+	}
+	irq_restore(f);
+	return rc;
+}
+
+void thread_interrupt(struct thread *t)
+{
+	unsigned long f = irq_save();
+	if (t->state == T_SLEEPING && t->interruptible)
+		make_runnable(t);
+	irq_restore(f);
+}
+
+void thread_set_intr_hook(bool (*fn)(struct thread *t))
+{
+	intr_hook = fn;
 }
 
 void waitq_wakeup_all(struct waitq *q)

@@ -1,0 +1,55 @@
+/*
+ * syscall.h — what system-call handlers share (kern/sys_*.c, kern/proc.c,
+ * kern/signal.c): the handler prototypes generated from the one table
+ * (kern/syscall_table.h), and the helpers every handler uses to reach the
+ * calling process's memory and file descriptors.
+ *
+ * Conventions: a handler gets the six raw argument registers and returns a
+ * result or a negative errno. It validates everything (user ranges, fds,
+ * flags) before changing anything. User memory is touched only through
+ * user_in/user_out/user_path, which never fault the kernel: a bad pointer
+ * is -EFAULT. A call that blocks sleeps interruptibly and returns
+ * -ERESTARTSYS when a signal arrives: the signal code turns that into
+ * -EINTR, or restarts the call when the handler has SA_RESTART.
+ */
+#ifndef KERN_SYSCALL_H
+#define KERN_SYSCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct file;
+struct vnode;
+
+#define SYSCALL(nr, name, class) long sys_##name(const uint64_t a[6]);
+#include "kern/syscall_table.h"
+#undef SYSCALL
+
+/* Copy between the kernel and the calling process's memory: 0 or -EFAULT
+ * (the range is outside a region allowing the access). */
+int user_in(void *dst, uintptr_t src, size_t n);
+int user_out(uintptr_t dst, const void *src, size_t n);
+/* Is every byte of [addr, addr + len) in a region allowing the access? */
+bool user_range_ok(uintptr_t addr, size_t len, bool write);
+/* A NUL-terminated path from user memory into a new PATH_MAX buffer
+ * (kfree it): 0, -EFAULT, -ENAMETOOLONG, -ENOMEM. "" is returned as is. */
+int user_path(uintptr_t upath, char **out);
+
+/*
+ * The calling process's descriptor table (its system context). fd_get
+ * borrows: the file stays valid until this process closes the fd (a
+ * process is one thread, so only the caller can). fd_install takes over
+ * one reference and gives the lowest free fd >= min, or -EMFILE.
+ */
+struct file *fd_get(int fd);
+int fd_install(struct file *f, int min, bool cloexec);
+int fd_close(int fd); /* 0 or -EBADF */
+bool fd_get_cloexec(int fd);
+void fd_set_cloexec(int fd, bool on);
+/* The calling process's working directory (borrowed) and umask. */
+struct vnode *proc_cwd(void);
+uint32_t proc_umask(void);
+
+
+#endif
