@@ -11,14 +11,8 @@
 #include "kern/syscall.h"
 #include "vm/vm.h"
 
-#define IO_CHUNK 4096
-#define IOV_MAX 1024
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
-#define MAP_PRIVATE 0x02
-#define MAP_FIXED 0x10
-#define MAP_ANONYMOUS 0x20
-
 
 struct syscall_entry {
 	long (*fn)(const uint64_t a[6]);
@@ -88,11 +82,6 @@ bool user_range_ok(uintptr_t addr, size_t len, bool write)
 		addr = r->end;
 	}
 	return true;
-}
-
-static struct file *fd_file(uint64_t fd)
-{
-	return fd < PROC_MAX_FD ? fd_get((int)fd) : NULL;
 }
 
 int user_in(void *dst, uintptr_t src, size_t n)
@@ -180,117 +169,6 @@ uint32_t proc_umask(void)
 	return proc_current()->sys.umask;
 }
 
-/* ------------------------------------------------------------ files (HOME) */
-
-long sys_read(const uint64_t a[6])
-{
-	struct file *f = fd_file(a[0]);
-	size_t len = MIN(a[2], (uint64_t)IO_CHUNK);
-	if (!f)
-		return -EBADF;
-	if (!user_range_ok(a[1], len, true))
-		return -EFAULT;
-	char *buf = kmalloc(IO_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	int64_t n = file_read(f, buf, len);
-	if (n > 0 && copy_to_user(space(), a[1], buf, (size_t)n))
-		n = -EFAULT;
-	kfree(buf);
-	return n;
-}
-
-static long write_user(struct file *f, uintptr_t ubuf, size_t len, char *kbuf)
-{
-	long done = 0;
-	while (len) {
-		size_t n = MIN(len, (size_t)IO_CHUNK);
-		if (copy_from_user(space(), kbuf, ubuf, n))
-			return done ? done : -EFAULT;
-		int64_t w = file_write(f, kbuf, n);
-		if (w < 0)
-			return done ? done : w;
-		done += w;
-		if ((size_t)w < n)
-			break;
-		ubuf += n;
-		len -= n;
-	}
-	return done;
-}
-
-long sys_write(const uint64_t a[6])
-{
-	struct file *f = fd_file(a[0]);
-	if (!f)
-		return -EBADF;
-	if (!user_range_ok(a[1], a[2], false))
-		return -EFAULT;
-	char *kbuf = kmalloc(IO_CHUNK);
-	if (!kbuf)
-		return -ENOMEM;
-	long rc = write_user(f, a[1], a[2], kbuf);
-	kfree(kbuf);
-	return rc;
-}
-
-struct linux_iovec {
-	uint64_t base, len;
-};
-
-long sys_writev(const uint64_t a[6])
-{
-	struct file *f = fd_file(a[0]);
-	uint64_t cnt = a[2];
-	if (!f)
-		return -EBADF;
-	if (cnt > IOV_MAX)
-		return -EINVAL;
-	struct linux_iovec *iov = kmalloc(cnt * sizeof *iov + 1);
-	char *kbuf = kmalloc(IO_CHUNK);
-	long rc = 0;
-	if (!iov || !kbuf)
-		rc = -ENOMEM;
-	else if (copy_from_user(space(), iov, a[1], cnt * sizeof *iov))
-		rc = -EFAULT;
-	for (uint64_t i = 0; !rc && i < cnt; i++)
-		if (!user_range_ok(iov[i].base, iov[i].len, false))
-			rc = -EFAULT;
-	long done = 0;
-	for (uint64_t i = 0; !rc && i < cnt; i++) {
-		long w = write_user(f, iov[i].base, iov[i].len, kbuf);
-		if (w < 0) {
-			if (!done)
-				rc = w;
-			break;
-		}
-		done += w;
-		if ((uint64_t)w < iov[i].len)
-			break;
-	}
-	kfree(iov);
-	kfree(kbuf);
-	return rc ? rc : done;
-}
-
-long sys_ioctl(const uint64_t a[6])
-{
-	/* The tty ioctls take user pointers; until they are marshalled the
-	 * answer is "not a terminal", which musl handles (full buffering). */
-	return fd_file(a[0]) ? -ENOTTY : -EBADF;
-}
-
-long sys_rt_sigaction(const uint64_t a[6])
-{
-	/* Placeholder: no handlers yet; report SIG_DFL as the old action. */
-	static const uint8_t zero[32];
-	if (a[0] == 0 || a[0] > 64)
-		return -EINVAL;
-	if (a[2] && copy_to_user(space(), a[2], zero, sizeof zero))
-		return -EFAULT;
-	return 0;
-}
-
 /* ------------------------------------------------------------ process */
 
 long sys_exit(const uint64_t a[6])
@@ -349,79 +227,4 @@ long sys_rt_sigprocmask(const uint64_t a[6])
 			     : a[0] == 1 ? old & ~set
 					 : set;
 	return 0;
-}
-
-/* ------------------------------------------------------------ memory */
-
-long sys_brk(const uint64_t a[6])
-{
-	struct user_ctx *u = &proc_current()->user;
-	uintptr_t want = a[0];
-	if (want < u->brk_start || want >= PROC_MMAP_BASE)
-		return u->brk;
-	uintptr_t have_end = ALIGN_UP(u->brk, PAGE_SIZE);
-	uintptr_t want_end = ALIGN_UP(want, PAGE_SIZE);
-	if (want_end > have_end &&
-	    vm_region_add(u->space, have_end, want_end - have_end,
-			  VM_PROT_READ | VM_PROT_WRITE, VM_REGION_ANON, NULL,
-			  0))
-		return u->brk;
-	if (want_end < have_end &&
-	    vm_region_remove(u->space, want_end, have_end - want_end))
-		return u->brk;
-	u->brk = want;
-	return u->brk;
-}
-
-/* The lowest free range of len bytes at or above from, below the stack. */
-static uintptr_t find_free(struct vm_space *s, uintptr_t from, size_t len)
-{
-	uintptr_t cand = from;
-	for (struct vm_region *r = s->regions; r; r = r->next) {
-		if (r->end <= cand)
-			continue;
-		if (r->start >= cand + len)
-			break;
-		cand = r->end;
-	}
-	if (cand + len > PROC_STACK_TOP - PROC_STACK_SIZE)
-		return 0;
-	return cand;
-}
-
-long sys_mmap(const uint64_t a[6])
-{
-	uintptr_t addr = a[0];
-	size_t len = ALIGN_UP(a[1], PAGE_SIZE);
-	uint64_t prot = a[2], flags = a[3];
-	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV; /* file mappings: with the pager */
-	if ((flags & 0x3) != MAP_PRIVATE || !a[1] || !len || (prot & ~7ull) ||
-	    (a[5] & (PAGE_SIZE - 1)))
-		return -EINVAL;
-	if (a[1] > VM_USER_TOP)
-		return -ENOMEM;
-	struct vm_space *s = space();
-	if (flags & MAP_FIXED) {
-		if ((addr & (PAGE_SIZE - 1)) || addr >= VM_USER_TOP ||
-		    len > VM_USER_TOP - addr)
-			return -EINVAL;
-		int rc = vm_region_remove(s, addr, len);
-		if (rc)
-			return rc;
-	} else {
-		addr = find_free(s, PROC_MMAP_BASE, len);
-		if (!addr)
-			return -ENOMEM;
-	}
-	int rc = vm_region_add(s, addr, len, (unsigned)prot, VM_REGION_ANON,
-			       NULL, 0);
-	return rc ? rc : (long)addr;
-}
-
-long sys_munmap(const uint64_t a[6])
-{
-	if ((a[0] & (PAGE_SIZE - 1)) || !a[1])
-		return -EINVAL;
-	return vm_region_remove(space(), a[0], ALIGN_UP(a[1], PAGE_SIZE));
 }
