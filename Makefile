@@ -205,15 +205,22 @@ bench: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/boot.py $(BENCH_ARGS)
 	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
+	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
 
 bench-fs: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
 
+# Process micro-benchmarks (user/bench/ubench.c) on a Shoal node and in a Linux
+# guest on the same QEMU machine; BENCH_USER_ARGS="--quick --host" for example.
+bench-user: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	clean fuzz FORCE
+	bench-user clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

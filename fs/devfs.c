@@ -1,28 +1,21 @@
 /*
  * devfs.c — character devices and the "devfs" file system on /dev.
  *
- * Interface (fs/vfs.h): chrdev_register, tty_console, tty_set_ldisc,
- * tty_getc, tty_put; devfs_init registers the devices below and the type.
- * (fs/vfs_impl.h) chrdev_open: what vfs_open calls for any character-device
- * vnode, in devfs or on ext2.
+ * Interface (fs/vfs.h): chrdev_register; devfs_init registers the devices
+ * below, the terminals (tty_init, fs/tty.c) and the type. (fs/vfs_impl.h)
+ * chrdev_open: what vfs_open calls for any character-device vnode, in
+ * devfs or on ext2.
  *
  *   /dev/null     1:3   reads end at once, writes vanish
  *   /dev/zero     1:5   reads give zeros, writes vanish
- *   /dev/ttyS0    4:64  the serial console (COM1) through its tty
- *   /dev/console  5:1   the same tty
+ *   /dev/ttyS0    4:64  the serial console (COM1): fs/tty.c
+ *   /dev/console  5:1   the same terminal
+ *   /dev/tty      5:0   the caller's controlling terminal: the console
  *
  * The device table only grows (an entry is never removed or changed once
  * used), so an entry found under chr_lock may be used without it. devfs is
  * flat: inode 1 is the directory, 2 + i the device of table slot i.
- *
- * The tty: one per console. Its line discipline (struct tty_ldisc) does
- * the work; the default one, n_line, is a cooked line editor with echo.
- * Readers are serialized by rlock, writers by wlock, so a line read is
- * never split between two readers and writes do not interleave. The kernel
- * monitor reads the same UART directly: until user space replaces it
- * (issue 4), whoever reads first gets the bytes.
  */
-#include "arch/x86/arch.h"
 #include "fs/vfs_impl.h"
 
 #define CHRDEV_MAX 32
@@ -114,150 +107,6 @@ static const struct file_ops null_fops = {.read = null_read,
 					  .write = sink_write};
 static const struct file_ops zero_fops = {.read = zero_read,
 					  .write = sink_write};
-
-/* ------------------------------------------------------------ the tty */
-
-#define TTY_LINE 256
-
-struct tty {
-	struct sleeplock rlock, wlock;
-	const struct tty_ldisc *ld;
-	/* n_line's state (rlock): a line being typed or ready to be read. */
-	char line[TTY_LINE];
-	size_t len, pos;
-	bool ready;
-	int prev; /* the byte before, to take CR LF as one line end */
-};
-
-static struct tty console_tty;
-
-int tty_getc(struct tty *t, bool nonblock)
-{
-	if (nonblock) {
-		int c = uart_getc();
-		return c < 0 ? -EAGAIN : c;
-	}
-	return uart_getc_wait();
-}
-
-void tty_put(struct tty *t, const char *s, size_t n)
-{
-	uart_write(s, n);
-}
-
-static void erase_one(struct tty *t)
-{
-	t->len--;
-	tty_put(t, "\b \b", 3);
-}
-
-static int64_t nline_read(struct tty *t, char *buf, size_t len, bool nonblock)
-{
-	while (!t->ready) {
-		int c = tty_getc(t, nonblock);
-		if (c < 0)
-			return c;
-		int prev = t->prev;
-		t->prev = c;
-		if (c == '\n' && prev == '\r')
-			continue;
-		if (c == '\r' || c == '\n') {
-			t->line[t->len++] = '\n';
-			t->ready = true;
-			tty_put(t, "\r\n", 2);
-		} else if (c == 0x7f || c == 0x08) {
-			if (t->len)
-				erase_one(t);
-		} else if (c == 0x15) { /* ^U */
-			while (t->len)
-				erase_one(t);
-		} else if (c == 0x04) { /* ^D: end of file on an empty line */
-			if (t->len == 0)
-				return 0;
-			t->ready = true;
-		} else if ((c >= 0x20 && c < 0x7f) || c == '\t') {
-			if (t->len < TTY_LINE - 1) {
-				char ch = (char)c;
-				t->line[t->len++] = ch;
-				tty_put(t, &ch, 1);
-			}
-		}
-	}
-	size_t n = MIN(len, t->len - t->pos);
-	memcpy(buf, t->line + t->pos, n);
-	t->pos += n;
-	if (t->pos == t->len) {
-		t->len = t->pos = 0;
-		t->ready = false;
-	}
-	return (int64_t)n;
-}
-
-static int64_t nline_write(struct tty *t, const char *buf, size_t len)
-{
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		tty_put(t, buf + start, i - start);
-		tty_put(t, "\r\n", 2);
-		start = i + 1;
-	}
-	tty_put(t, buf + start, len - start);
-	return (int64_t)len;
-}
-
-static const struct tty_ldisc n_line = {nline_read, nline_write, NULL};
-
-struct tty *tty_console(void)
-{
-	return &console_tty;
-}
-
-void tty_set_ldisc(struct tty *t, const struct tty_ldisc *ld)
-{
-	sleeplock_acquire(&t->rlock);
-	sleeplock_acquire(&t->wlock);
-	t->ld = ld ? ld : &n_line;
-	t->len = t->pos = 0;
-	t->ready = false;
-	sleeplock_release(&t->wlock);
-	sleeplock_release(&t->rlock);
-}
-
-static int64_t tty_read(struct file *f, void *buf, size_t len, uint64_t off)
-{
-	struct tty *t = f->priv;
-	if (len == 0)
-		return 0;
-	sleeplock_acquire(&t->rlock);
-	int64_t n = t->ld->read(t, buf, len, f->flags & O_NONBLOCK);
-	sleeplock_release(&t->rlock);
-	return n;
-}
-
-static int64_t tty_write(struct file *f, const void *buf, size_t len,
-			 uint64_t off)
-{
-	struct tty *t = f->priv;
-	sleeplock_acquire(&t->wlock);
-	int64_t n = t->ld->write(t, buf, len);
-	sleeplock_release(&t->wlock);
-	return n;
-}
-
-static int tty_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
-{
-	struct tty *t = f->priv;
-	return t->ld->ioctl ? t->ld->ioctl(t, cmd, arg) : -ENOTTY;
-}
-
-static const struct file_ops tty_fops = {
-	.read = tty_read,
-	.write = tty_write,
-	.ioctl = tty_ioctl,
-	.stream = true,
-};
 
 /* ------------------------------------------------------------ devfs */
 
@@ -364,16 +213,10 @@ static struct fstype devfs_type = {
 
 void devfs_init(void)
 {
-	sleeplock_init(&console_tty.rlock, "tty read");
-	sleeplock_init(&console_tty.wlock, "tty write");
-	console_tty.ld = &n_line;
 	chrdev_register(vfs_makedev(1, 3), "null", 0666, &null_fops, NULL,
 			true);
 	chrdev_register(vfs_makedev(1, 5), "zero", 0666, &zero_fops, NULL,
 			true);
-	chrdev_register(vfs_makedev(4, 64), "ttyS0", 0620, &tty_fops,
-			&console_tty, true);
-	chrdev_register(vfs_makedev(5, 1), "console", 0600, &tty_fops,
-			&console_tty, true);
+	tty_init();
 	vfs_register_fstype(&devfs_type);
 }

@@ -11,7 +11,14 @@
  * returns -EPIPE when no reader exists (what it wrote before that, if any;
  * the system-call layer turns -EPIPE into SIGPIPE); O_NONBLOCK turns each
  * wait into -EAGAIN. A write of at most PIPE_BUF bytes waits until it fits
- * whole and is never interleaved with another write.
+ * whole and is never interleaved with another write. Waits are
+ * interruptible: a signal ends them with -ERESTARTSYS if nothing has moved
+ * yet, else with the count moved so far.
+ *
+ * poll: the read end is readable with data in the buffer (POLLHUP once no
+ * writer is left), the write end writable with PIPE_BUF bytes of room
+ * (POLLERR once no reader is left). Every change of count, readers or
+ * writers calls poll_notify().
  *
  * Locking: `lock` (spinlock) guards head, count, readers, writers and the
  * wait queues' sleep/wake handshake. Data are copied without it: rlock lets
@@ -22,9 +29,11 @@
  * whole write is what makes writes atomic.
  */
 #include "fs/vfs_impl.h"
+#include "kern/syscall.h"
 #include "vm/vm.h"
 
 #define PIPE_SIZE 16384
+#define FIONREAD 0x541b
 
 struct pipe {
 	struct spinlock lock;
@@ -58,15 +67,20 @@ static int64_t pipe_read(struct file *f, void *buf, size_t len, uint64_t off)
 		return 0;
 	sleeplock_acquire(&p->rlock);
 	spin_lock(&p->lock);
-	int64_t n = 0;
-	while (p->count == 0) {
-		if (p->writers == 0 || (f->flags & O_NONBLOCK)) {
-			n = p->writers == 0 ? 0 : -EAGAIN;
+	while (p->count == 0 && p->writers > 0) {
+		int err = (f->flags & O_NONBLOCK)
+				  ? -EAGAIN
+				  : waitq_sleep_intr(&p->rq, &p->lock, 0);
+		if (err) {
 			spin_unlock(&p->lock);
 			sleeplock_release(&p->rlock);
-			return n;
+			return err;
 		}
-		waitq_sleep(&p->rq, &p->lock);
+	}
+	if (p->count == 0) { /* end of file: no writer left */
+		spin_unlock(&p->lock);
+		sleeplock_release(&p->rlock);
+		return 0;
 	}
 	size_t take = MIN(len, p->count), head = p->head;
 	spin_unlock(&p->lock);
@@ -76,6 +90,7 @@ static int64_t pipe_read(struct file *f, void *buf, size_t len, uint64_t off)
 	p->count -= take;
 	spin_unlock(&p->lock);
 	waitq_wakeup_all(&p->wq);
+	poll_notify();
 	sleeplock_release(&p->rlock);
 	return (int64_t)take;
 }
@@ -106,7 +121,9 @@ static int64_t pipe_write(struct file *f, const void *buf, size_t len,
 				err = -EAGAIN;
 				break;
 			}
-			waitq_sleep(&p->wq, &p->lock);
+			err = waitq_sleep_intr(&p->wq, &p->lock, 0);
+			if (err)
+				break;
 		}
 		size_t tail = (p->head + p->count) % PIPE_SIZE;
 		spin_unlock(&p->lock);
@@ -118,6 +135,7 @@ static int64_t pipe_write(struct file *f, const void *buf, size_t len,
 		p->count += n;
 		spin_unlock(&p->lock);
 		waitq_wakeup_all(&p->rq);
+		poll_notify();
 		done += n;
 	}
 	sleeplock_release(&p->wlock);
@@ -135,12 +153,47 @@ static void pipe_release(struct file *f)
 	spin_unlock(&p->lock);
 	waitq_wakeup_all(&p->rq);
 	waitq_wakeup_all(&p->wq);
+	poll_notify();
+}
+
+/* FIONREAD: the bytes buffered, into the caller's int at arg. */
+static int pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
+{
+	struct pipe *p = f->priv;
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	spin_lock(&p->lock);
+	int n = (int)p->count;
+	spin_unlock(&p->lock);
+	return user_out(arg, &n, sizeof n);
+}
+
+static unsigned pipe_poll(struct file *f)
+{
+	struct pipe *p = f->priv;
+	unsigned mask = 0;
+	spin_lock(&p->lock);
+	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+		if (p->count)
+			mask |= POLLIN | POLLRDNORM;
+		if (p->writers == 0)
+			mask |= POLLHUP;
+	} else {
+		if (PIPE_SIZE - p->count >= PIPE_BUF)
+			mask |= POLLOUT | POLLWRNORM;
+		if (p->readers == 0)
+			mask |= POLLERR;
+	}
+	spin_unlock(&p->lock);
+	return mask;
 }
 
 static const struct file_ops pipe_fops = {
 	.read = pipe_read,
 	.write = pipe_write,
+	.ioctl = pipe_ioctl,
 	.release = pipe_release,
+	.poll = pipe_poll,
 	.stream = true,
 };
 

@@ -257,8 +257,38 @@ struct file_ops {
 			 uint64_t off);
 	int (*ioctl)(struct file *f, unsigned long cmd, unsigned long arg);
 	void (*release)(struct file *f); /* last reference gone */
+	/* Optional: readiness now, POLL* bits (poll, select). Without it a
+	 * file is always readable and writable (regular files, directories,
+	 * null). A driver whose readiness changes calls poll_notify(). */
+	unsigned (*poll)(struct file *f);
 	bool stream;
 };
+
+/*
+ * poll(2)/select(2) readiness (fs/poll.c). One wait queue for the whole
+ * node: every file whose readiness can change (pipes, the tty) calls
+ * poll_notify() after each change, and a poller sleeps until the next one.
+ * A poller takes poll_seq() before asking its files, then poll_wait(seq,
+ * deadline) returns at once if anything changed meanwhile, so no wakeup is
+ * lost between the check and the sleep. Spurious wakeups are fine: the
+ * poller asks again.
+ */
+#define POLLIN 0x001
+#define POLLPRI 0x002
+#define POLLOUT 0x004
+#define POLLERR 0x008
+#define POLLHUP 0x010
+#define POLLNVAL 0x020
+#define POLLRDNORM 0x040
+#define POLLRDBAND 0x080
+#define POLLWRNORM 0x100
+#define POLLWRBAND 0x200
+#define POLLRDHUP 0x2000
+uint64_t poll_seq(void);
+void poll_notify(void);
+/* 0 after a notify (or one since seq), -ETIMEDOUT at deadline_ns
+ * (time_ns; 0 = none), -ERESTARTSYS when a signal is pending. */
+int poll_wait(uint64_t seq, uint64_t deadline_ns);
 
 /* ---------------------------------------------------------------- mounts */
 
@@ -311,25 +341,33 @@ int chrdev_register(uint32_t rdev, const char *name, uint32_t mode,
 		    const struct file_ops *fops, void *priv, bool show);
 
 /*
- * The console tty (COM1), /dev/console and /dev/ttyS0. Its line
- * discipline decides what read and write do; the default one reads a line
- * with echo and simple editing (backspace, ^U; ^D on an empty line is end
- * of file) and writes "\n" as "\r\n". termios support installs its own
- * with tty_set_ldisc.
+ * The console terminal (fs/tty.c): COM1 as /dev/console 5:1, /dev/ttyS0
+ * 4:64 and /dev/tty 5:0 (the console, for every process). A Linux tty: termios (TCGETS/TCSETS*, the x86_64 layout),
+ * canonical input with echo and editing, raw input (VMIN/VTIME), window
+ * size, job control (session, foreground group, TIOC[GS]PGRP, TIOCSCTTY,
+ * TIOCNOTTY, SIGTTIN for background readers) and ^C ^\ ^Z as signals to
+ * the foreground group. Input is processed as it arrives by a kernel
+ * thread, so ^C reaches a program that is not reading. /proc/tty/console
+ * shows its state and counters. Details: docs/filesystem.md.
  */
 struct tty;
-struct tty_ldisc {
-	int64_t (*read)(struct tty *t, char *buf, size_t len, bool nonblock);
-	int64_t (*write)(struct tty *t, const char *buf, size_t len);
-	/* TCGETS, TIOCGWINSZ, ...; NULL: -ENOTTY */
-	int (*ioctl)(struct tty *t, unsigned long cmd, unsigned long arg);
-};
+/* From devfs_init: the console, its input thread, its devices. */
+void tty_init(void);
 struct tty *tty_console(void);
-void tty_set_ldisc(struct tty *t, const struct tty_ldisc *ld);
-/* Raw access for a line discipline: a byte (-EAGAIN when none and
- * nonblock), and output as is. */
-int tty_getc(struct tty *t, bool nonblock);
-void tty_put(struct tty *t, const char *s, size_t n);
+/* The console's foreground process group, -1 when it has none (the tpgid
+ * of /proc/<pid>/stat). */
+int tty_fg_pgrp(void);
+/* The kernel monitor's command line: one canonical line without its end
+ * (longer lines are cut at size - 1), 0 at end of file, -EINTR when ^C,
+ * ^\ or ^Z is typed (the input was flushed and the character echoed).
+ * A session still holding the terminal (init ended) is let go first. */
+int64_t tty_read_line(struct tty *t, char *buf, size_t size);
+/* The kernel monitor runs a program in the foreground: the terminal
+ * becomes the controlling terminal of session sid with group pgrp in
+ * front. When the program ends, tty_reclaim takes it back: no session or
+ * foreground group, the default termios (typed-ahead input stays). */
+void tty_set_session(struct tty *t, int sid, int pgrp);
+void tty_reclaim(struct tty *t);
 
 /* ----------------------------------------------------------------- pipes */
 

@@ -2,7 +2,9 @@
  * cmdline.c — the boot command line, parsed into struct kconfig.
  *
  * Words are separated by spaces or tabs: `node=N` (0..255), `selftest` or
- * `selftest=PATTERN`, `loglevel=0..7`, `hz=10..1000`, `bcache=KB`. A leading
+ * `selftest=PATTERN`, `loglevel=0..7`, `hz=10..1000`, `bcache=KB`,
+ * `init=PATH` (the first process; `init=monitor` keeps the kernel monitor
+ * on the console). A leading
  * path (some loaders pass the kernel's file name first) is skipped. An
  * unknown word, a value out of range or a malformed number is reported
  * through `report` and ignored, keeping the default. Pure C (host-tested).
@@ -17,6 +19,7 @@ void kconfig_defaults(struct kconfig *cfg)
 	cfg->node = -1;
 	cfg->loglevel = LOG_INFO;
 	cfg->hz = 100;
+	strlcpy(cfg->init, KCONFIG_INIT_DEFAULT, sizeof cfg->init);
 }
 
 /* Decimal without sign; false on empty, junk or overflow past max. */
@@ -84,6 +87,19 @@ static int parse_word(const char *w, struct kconfig *cfg,
 		}
 		strlcpy(cfg->selftest_pattern, eq ? eq + 1 : "",
 			sizeof cfg->selftest_pattern);
+		return 0;
+	}
+	if (klen == 4 && !strncmp(w, "init", 4)) {
+		if (!eq || !eq[1] || strlen(eq + 1) >= sizeof cfg->init ||
+		    (eq[1] != '/' && strcmp(eq + 1, "monitor"))) {
+			snprintf(msg, sizeof msg,
+				 "bad boot option '%s' (want init=/PATH or "
+				 "init=monitor), ignored",
+				 w);
+			report(msg);
+			return 1;
+		}
+		strlcpy(cfg->init, eq + 1, sizeof cfg->init);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {

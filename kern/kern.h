@@ -80,7 +80,10 @@ struct kconfig {
 	int loglevel; /* loglevel=0..7 */
 	unsigned hz; /* hz=10..1000 */
 	uint64_t bcache_kb; /* reserved for the buffer cache issue */
+	char init[64]; /* init=PATH: the first process, or "monitor" */
 };
+/* The first process when the command line names none. */
+#define KCONFIG_INIT_DEFAULT "monitor"
 extern struct kconfig kconfig;
 typedef void (*cmdline_report_fn)(const char *msg);
 void kconfig_defaults(struct kconfig *cfg);

@@ -60,6 +60,26 @@ static void print_bootinfo(const struct bootinfo *bi)
 		       (unsigned long)(bi->mods[i].end - bi->mods[i].start));
 }
 
+/* Start init (pid 1) and wait for it; if it cannot start or ends, the
+ * kernel monitor takes the console so the node stays usable. */
+static void run_init(const char *path)
+{
+	int err;
+	const char *const argv[] = {path, NULL};
+	struct proc *p = proc_exec_first(path, argv, &err);
+	if (!p) {
+		printk(KERN_ERR "shoal: cannot start init %s: %s; the kernel "
+				"monitor has the console\n",
+		       path, errno_text(err));
+		return;
+	}
+	proc_set_init(p);
+	int st = proc_wait(p);
+	printk(KERN_ERR "shoal: init ended (wait status %#x); the kernel "
+			"monitor has the console\n",
+	       st);
+}
+
 void kmain(uint32_t magic, uint32_t info_pa)
 {
 	uart_init();
@@ -107,5 +127,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	       (unsigned long)(tsc_hz() / 1000000),
 	       (unsigned long)(time_ns() / 1000000));
 	printk("shoal: node %d ready\n", kconfig.node);
+	if (strcmp(kconfig.init, "monitor"))
+		run_init(kconfig.init);
 	monitor_run();
 }

@@ -1,8 +1,10 @@
 /*
  * monitor.c — the kernel monitor on the serial console, until the shell
- * exists: a line editor (backspace, ^U erases the line, ^C abandons it) and
- * a few commands. `;` separates commands on one line and `$?` expands to the
- * last command's status, which is what tools/cluster run relies on.
+ * exists: it reads lines through the console terminal (fs/tty.c: erase,
+ * ^U, ^W, echo; ^C abandons the line) and runs a few commands. `;`
+ * separates commands on one line and `$?` expands to the last command's
+ * status, which is what tools/cluster run relies on. After a program it
+ * ran ends, the monitor takes the terminal back (tty_reclaim).
  *
  * File commands (ls, cat, write, append, mkdir, rm, rmdir, mv, ln, symlink,
  * stat, sync, mounts) go through fs/vfs.h with paths from the root; a
@@ -26,43 +28,17 @@ static void putstr(const char *s)
 	printk("%s", s);
 }
 
+/* A command line from the console terminal, which edits and echoes it
+ * (fs/tty.c); ^C abandons it. */
 static size_t read_line(char *buf, size_t size)
 {
-	static int prev;
-	size_t n = 0;
-	for (;;) {
-		int c = uart_getc_wait();
-		if (c == '\n' && prev == '\r') { /* CR LF: one line end */
-			prev = c;
-			continue;
-		}
-		prev = c;
-		if (c == '\r' || c == '\n') {
-			putstr("\n");
-			buf[n] = 0;
-			return n;
-		}
-		if (c == 0x7f || c == 0x08) {
-			if (n) {
-				n--;
-				putstr("\b \b");
-			}
-		} else if (c == 0x15) { /* ^U */
-			while (n) {
-				n--;
-				putstr("\b \b");
-			}
-		} else if (c == 0x03) { /* ^C */
-			putstr("^C\n");
-			n = 0;
-			buf[0] = 0;
-			return 0;
-		} else if (c >= 0x20 && c < 0x7f && n + 1 < size) {
-			buf[n++] = (char)c;
-			char s[2] = {(char)c, 0};
-			putstr(s);
-		}
+	int64_t n = tty_read_line(tty_console(), buf, size);
+	if (n < 0) {
+		putstr("\n");
+		n = 0;
+		buf[0] = 0;
 	}
+	return (size_t)n;
 }
 
 static int cmd_help(int argc, char **argv);
@@ -396,7 +372,9 @@ static int cmd_exec(int argc, char **argv)
 		printk("exec: %s: %s\n", argv[1], errno_text(err));
 		return 126;
 	}
+	tty_set_session(tty_console(), p->sys.sid, p->sys.pgid);
 	int st = proc_wait(p);
+	tty_reclaim(tty_console());
 	return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
 }
 

@@ -37,6 +37,16 @@ size_t klog_read(char *buf, size_t size)
 	return n;
 }
 
+/* Bytes ever written to the kernel log (syslog(2) tracks what it has
+ * read against this). */
+uint64_t klog_written(void)
+{
+	unsigned long f = irq_save();
+	uint64_t n = klog_head;
+	irq_restore(f);
+	return n;
+}
+
 /* Write s to the console, turning "\n" into "\r\n". */
 static void console_out(const char *s, size_t n)
 {

@@ -71,6 +71,12 @@ bool sleeplock_held(const struct sleeplock *l); /* by the calling thread */
 /* Kernel threads. */
 typedef void (*thread_fn)(void *arg);
 struct thread *thread_create(const char *name, thread_fn fn, void *arg);
+/* The same, not yet runnable: the creator prepares its stack (e.g. a fork
+ * child's registers at thread_stack_top) and then starts it. */
+struct thread *thread_create_suspended(const char *name, thread_fn fn,
+				       void *arg);
+void thread_start_suspended(struct thread *t);
+void thread_discard_suspended(struct thread *t); /* never started */
 void thread_yield(void);
 /* Sleep for at least ns nanoseconds. */
 void thread_sleep_ns(uint64_t ns);
@@ -82,6 +88,8 @@ uintptr_t thread_stack_top(const struct thread *t);
 /* The process a thread runs in ring 3 (kern/proc.c), NULL for kernel-only
  * threads. */
 struct proc;
+/* Running or waiting for the CPU (not asleep); false for NULL. */
+bool thread_is_runnable(const struct thread *t);
 void thread_set_proc(struct thread *t, struct proc *p);
 struct proc *thread_proc(const struct thread *t);
 /* Called in every switch, interrupts off, before `next` runs: the process
@@ -94,6 +102,8 @@ void sched_init(void);
 /* Runnable threads including the running one, idle excluded. */
 unsigned sched_runnable(void);
 uint64_t sched_switches(void);
+/* CPU time t has used, the running slice included (clocks, getrusage). */
+uint64_t thread_cpu_ns(const struct thread *t);
 /* Time the idle thread has run (for /proc/uptime). */
 uint64_t sched_idle_ns(void);
 

@@ -25,9 +25,12 @@ static const struct syscall_entry table[] = {
 };
 #undef SYSCALL
 
+/* The caller's address space; NULL for a kernel thread (a self-test
+ * calling a driver), whose "user" pointers are then all bad. */
 static struct vm_space *space(void)
 {
-	return proc_current()->user.space;
+	struct proc *p = proc_current();
+	return p ? p->user.space : NULL;
 }
 
 const char *syscall_class(unsigned long nr)
@@ -72,7 +75,7 @@ bool user_range_ok(uintptr_t addr, size_t len, bool write)
 {
 	if (len == 0)
 		return true;
-	if (addr >= VM_USER_TOP || len > VM_USER_TOP - addr)
+	if (!space() || addr >= VM_USER_TOP || len > VM_USER_TOP - addr)
 		return false;
 	uintptr_t end = addr + len;
 	while (addr < end) {
@@ -86,16 +89,22 @@ bool user_range_ok(uintptr_t addr, size_t len, bool write)
 
 int user_in(void *dst, uintptr_t src, size_t n)
 {
+	if (!space())
+		return n ? -EFAULT : 0;
 	return copy_from_user(space(), dst, src, n) ? -EFAULT : 0;
 }
 
 int user_out(uintptr_t dst, const void *src, size_t n)
 {
+	if (!space())
+		return n ? -EFAULT : 0;
 	return copy_to_user(space(), dst, src, n) ? -EFAULT : 0;
 }
 
 int user_path(uintptr_t upath, char **out)
 {
+	if (!space())
+		return -EFAULT;
 	char *buf = kmalloc(PATH_MAX);
 	if (!buf)
 		return -ENOMEM;
@@ -169,62 +178,7 @@ uint32_t proc_umask(void)
 	return proc_current()->sys.umask;
 }
 
-/* ------------------------------------------------------------ process */
-
-long sys_exit(const uint64_t a[6])
+void proc_set_umask(uint32_t mask)
 {
-	proc_exit((int)((a[0] & 0xff) << 8));
-}
-
-long sys_exit_group(const uint64_t a[6])
-{
-	proc_exit((int)((a[0] & 0xff) << 8));
-}
-
-long sys_getpid(const uint64_t a[6])
-{
-	return proc_current()->pid;
-}
-
-long sys_set_tid_address(const uint64_t a[6])
-{
-	return proc_current()->pid; /* one thread per process: tid = pid */
-}
-
-long sys_arch_prctl(const uint64_t a[6])
-{
-	struct user_ctx *u = &proc_current()->user;
-	switch (a[0]) {
-	case ARCH_SET_FS:
-		if (a[1] >= VM_USER_TOP)
-			return -EPERM;
-		u->fs_base = a[1];
-		arch_fs_base_set(a[1]);
-		return 0;
-	case ARCH_GET_FS:
-		return copy_to_user(space(), a[1], &u->fs_base,
-				    sizeof u->fs_base);
-	default:
-		return -EINVAL;
-	}
-}
-
-long sys_rt_sigprocmask(const uint64_t a[6])
-{
-	struct user_ctx *u = &proc_current()->user;
-	uint64_t set = 0, old = u->sigmask;
-	if (a[3] != 8)
-		return -EINVAL;
-	if (a[0] > 2 && a[1])
-		return -EINVAL;
-	if (a[1] && copy_from_user(space(), &set, a[1], 8))
-		return -EFAULT;
-	if (a[2] && copy_to_user(space(), a[2], &old, 8))
-		return -EFAULT;
-	set &= ~((1ull << 8) | (1ull << 18)); /* SIGKILL, SIGSTOP */
-	if (a[1])
-		u->sigmask = a[0] == 0	 ? old | set
-			     : a[0] == 1 ? old & ~set
-					 : set;
-	return 0;
+	proc_current()->sys.umask = mask & 0777;
 }

@@ -50,6 +50,16 @@ void fd_set_cloexec(int fd, bool on);
 /* The calling process's working directory (borrowed) and umask. */
 struct vnode *proc_cwd(void);
 uint32_t proc_umask(void);
+void proc_set_umask(uint32_t mask); /* umask(2) */
 
+/*
+ * From the process layer (kern/proc.c) for the time and misc calls; weak
+ * defaults in kern/sys_time.c and kern/sys_misc.c until it provides them:
+ * the CPU time of the calling process's reaped children (getrusage
+ * RUSAGE_CHILDREN, times), and the number of processes on this node
+ * (sysinfo).
+ */
+uint64_t proc_children_cpu_ns(void);
+int proc_count(void);
 
 #endif

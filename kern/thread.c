@@ -227,6 +227,28 @@ static void thread_start(void *arg)
 
 struct thread *thread_create(const char *name, thread_fn fn, void *arg)
 {
+	struct thread *t = thread_create_suspended(name, fn, arg);
+	if (t)
+		thread_start_suspended(t);
+	return t;
+}
+
+void thread_discard_suspended(struct thread *t)
+{
+	pmm_free_contig(t->stack_pa, STACK_PAGES);
+	kfree(t);
+}
+
+void thread_start_suspended(struct thread *t)
+{
+	unsigned long f = irq_save();
+	make_runnable(t);
+	irq_restore(f);
+}
+
+struct thread *thread_create_suspended(const char *name, thread_fn fn,
+				       void *arg)
+{
 	struct thread *t = kzalloc(sizeof *t);
 	if (!t)
 		return NULL;
@@ -243,7 +265,6 @@ struct thread *thread_create(const char *name, thread_fn fn, void *arg)
 	unsigned long f = irq_save();
 	t->id = next_id++;
 	t->state = T_SLEEPING; /* so make_runnable queues it */
-	make_runnable(t);
 	irq_restore(f);
 	return t;
 }
@@ -257,6 +278,11 @@ uintptr_t thread_stack_top(const struct thread *t)
 {
 	KASSERT(t->stack_pa);
 	return (uintptr_t)phys_to_virt(t->stack_pa) + STACK_PAGES * PAGE_SIZE;
+}
+
+bool thread_is_runnable(const struct thread *t)
+{
+	return t && (t->state == T_RUNNABLE || t->state == T_RUNNING);
 }
 
 void thread_set_proc(struct thread *t, struct proc *p)
@@ -309,6 +335,17 @@ unsigned sched_runnable(void)
 uint64_t sched_switches(void)
 {
 	return nr_switches;
+}
+
+/* t's CPU time, including the slice it is running now. */
+uint64_t thread_cpu_ns(const struct thread *t)
+{
+	unsigned long f = irq_save();
+	uint64_t ns = t->cpu_ns;
+	if (t == current)
+		ns += time_ns() - t->ran_since;
+	irq_restore(f);
+	return ns;
 }
 
 uint64_t sched_idle_ns(void)

@@ -2,8 +2,9 @@
  * uspace.c — user address spaces: the memory half of a process.
  *
  * Interface (vm.h, "User address spaces"): vm_space_create/destroy/fork/
- * switch/current, vm_region_add/remove/find, vm_fault, copy_to_user,
- * copy_from_user, strncpy_from_user.
+ * switch/current, vm_region_add/add_file/remove/find/protect/resize/move,
+ * vm_range_mapped/discard, vm_fault, copy_to_user, copy_from_user,
+ * strncpy_from_user.
  *
  * Invariants:
  *   - The user half of a space's tables (PML4 slots 0..255) is its own:
@@ -14,8 +15,20 @@
  *   - Every present user leaf lies inside a region and holds one reference
  *     (pageref.c) on its frame. A leaf with PTE_COW is shared (or was):
  *     it is read-only until a write fault copies it, or just makes it
- *     writable when this space holds the only reference.
- *   - Regions are sorted, disjoint, page-aligned and below VM_USER_TOP.
+ *     writable when this space holds the only reference. A leaf with
+ *     PTE_CLEAN is a file page still equal to its backing: read-only until
+ *     a write fault makes it dirty. Any other leaf has exactly its
+ *     region's protection (leaf_flags), PROT_NONE as a supervisor page.
+ *   - dirty_pages counts the present leaves of anonymous regions and those
+ *     of file regions without PTE_CLEAN.
+ *   - Regions are sorted, disjoint, page-aligned and below VM_USER_TOP; a
+ *     region with a pager holds one reference on its backing.
+ *
+ * A file page is read (vm_pager.fill) outside the interrupts-off section,
+ * possibly sleeping: fault_locked asks for it (FAULT_FILL), fill_page reads
+ * it and then re-checks the region and the leaf before installing it.
+ * While it sleeps, nothing else changes the space (its owner is the one
+ * faulting).
  *
  * The page-fault hook registered with arch/ resolves faults on the current
  * space of this CPU. Kernel code touches user addresses directly only in
@@ -30,12 +43,17 @@
 #include "vm/vm.h"
 #include "vm/vm_impl.h"
 
-/* Software bit (ignored by the MMU): this leaf is copy-on-write. */
+/* Software bits (ignored by the MMU): this leaf is copy-on-write; this
+ * leaf is a file page still equal to its backing. */
 #define PTE_COW (1ULL << 9)
+#define PTE_CLEAN (1ULL << 10)
 #define PF_PRESENT 1u
 #define PF_WRITE 2u
+#define PF_USER 4u
 #define PF_FETCH 16u
 #define USER_SLOTS 256
+/* fault_locked's answer when a file page must be read first. */
+#define FAULT_FILL 1
 
 static struct vm_space *cur_space; /* per CPU once there are several */
 
@@ -87,9 +105,14 @@ static void flush(struct vm_space *s, uintptr_t va)
 		arch_tlb_flush_page(va);
 }
 
+/* A leaf's flags under its region's protection. PROT_NONE keeps the page
+ * present (its frame stays accounted) but reserved to the kernel, so any
+ * user access faults and vm_fault refuses it. */
 static uint64_t leaf_flags(const struct vm_region *r)
 {
-	uint64_t f = PTE_P | PTE_U;
+	uint64_t f = PTE_P;
+	if (r->prot)
+		f |= PTE_U;
 	if (r->prot & VM_PROT_WRITE)
 		f |= PTE_W;
 	if (!(r->prot & VM_PROT_EXEC) && vm_has_nx())
@@ -97,9 +120,29 @@ static uint64_t leaf_flags(const struct vm_region *r)
 	return f;
 }
 
-static bool counts_dirty(const struct vm_region *r)
+/* Does the present leaf pte of region r count as dirty? */
+static bool counts_dirty(const struct vm_region *r, uint64_t pte)
 {
-	return r->flags == VM_REGION_ANON;
+	return r->flags == VM_REGION_ANON || !(pte & PTE_CLEAN);
+}
+
+static void backing_hold(const struct vm_region *r)
+{
+	if (r->pager)
+		r->pager->hold(r->backing);
+}
+
+static void backing_release(const struct vm_region *r)
+{
+	if (r->pager)
+		r->pager->release(r->backing);
+}
+
+/* Free a region that is off the list, dropping its backing reference. */
+static void region_free(struct vm_region *r)
+{
+	backing_release(r);
+	kfree(r);
 }
 
 /* Call fn on every present leaf of s in [a, b) (b may be VM_USER_TOP),
@@ -158,11 +201,11 @@ static void drop_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
 		panic("%s: page at %#lx outside every region", __func__,
 		      (unsigned long)va);
 	uint64_t pa = *pte & PTE_ADDR;
+	if (counts_dirty(r, *pte))
+		s->dirty_pages--;
 	*pte = 0;
 	flush(s, va);
 	s->pages--;
-	if (counts_dirty(r))
-		s->dirty_pages--;
 	vm_page_unref(pa);
 }
 
@@ -195,7 +238,7 @@ void vm_space_destroy(struct vm_space *s)
 	while (s->regions) {
 		struct vm_region *r = s->regions;
 		s->regions = r->next;
-		kfree(r);
+		region_free(r);
 	}
 	pmm_free(s->pml4_pa);
 	kfree(s);
@@ -244,43 +287,122 @@ static bool range_ok(uintptr_t start, size_t len)
 	       start < VM_USER_TOP && len <= VM_USER_TOP - start;
 }
 
-int vm_region_add(struct vm_space *s, uintptr_t start, size_t len,
-		  unsigned prot, unsigned flags, void *backing, uint64_t offset)
+/* Does any region overlap [start, end)? */
+static bool range_used(struct vm_space *s, uintptr_t start, uintptr_t end)
+{
+	for (struct vm_region *r = s->regions; r && r->start < end; r = r->next)
+		if (r->end > start)
+			return true;
+	return false;
+}
+
+bool vm_range_mapped(struct vm_space *s, uintptr_t start, size_t len)
+{
+	uintptr_t end = start + len;
+	struct vm_region *r = vm_region_find(s, start);
+	while (r && r->end < end) {
+		if (!r->next || r->next->start != r->end)
+			return false;
+		r = r->next;
+	}
+	return r != NULL;
+}
+
+/* Link a filled-in region into the sorted list (its range is free). */
+static void region_link(struct vm_space *s, struct vm_region *n)
+{
+	struct vm_region **pp = &s->regions;
+	while (*pp && (*pp)->end <= n->start)
+		pp = &(*pp)->next;
+	n->next = *pp;
+	*pp = n;
+}
+
+static int region_add(struct vm_space *s, uintptr_t start, size_t len,
+		      unsigned prot, unsigned flags,
+		      const struct vm_pager *pager, void *backing,
+		      uint64_t offset)
 {
 	if (!range_ok(start, len) ||
 	    (prot & ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) ||
 	    (flags != VM_REGION_ANON && flags != VM_REGION_FILE))
 		return -EINVAL;
-	uintptr_t end = start + len;
-	struct vm_region **pp = &s->regions;
-	while (*pp && (*pp)->end <= start)
-		pp = &(*pp)->next;
-	if (*pp && (*pp)->start < end)
+	if (range_used(s, start, start + len))
 		return -EINVAL;
 	struct vm_region *r = kzalloc(sizeof *r);
 	if (!r)
 		return -ENOMEM;
-	*r = (struct vm_region){start, end, prot, flags, backing, offset, *pp};
-	*pp = r;
+	*r = (struct vm_region){.start = start,
+				.end = start + len,
+				.prot = prot,
+				.flags = flags,
+				.backing = backing,
+				.offset = offset,
+				.pager = pager};
+	backing_hold(r);
+	region_link(s, r);
 	return 0;
 }
 
-int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len)
+int vm_region_add(struct vm_space *s, uintptr_t start, size_t len,
+		  unsigned prot, unsigned flags, void *backing, uint64_t offset)
 {
-	if (!range_ok(start, len))
+	return region_add(s, start, len, prot, flags, NULL, backing, offset);
+}
+
+int vm_region_add_file(struct vm_space *s, uintptr_t start, size_t len,
+		       unsigned prot, const struct vm_pager *pager,
+		       void *backing, uint64_t offset)
+{
+	if (!pager || !pager->fill || !pager->hold || !pager->release)
 		return -EINVAL;
-	uintptr_t end = start + len;
+	return region_add(s, start, len, prot, VM_REGION_FILE, pager, backing,
+			  offset);
+}
 
-	/* Check, then act: the only allocation is the split of one region
-	 * strictly containing the hole. */
-	struct vm_region *spare = NULL;
-	for (struct vm_region *r = s->regions; r; r = r->next)
-		if (r->start < start && r->end > end) {
-			spare = kzalloc(sizeof *spare);
-			if (!spare)
-				return -ENOMEM;
+/* Cut r at `at` (strictly inside it): r keeps [start, at), spare takes
+ * [at, end) with the matching offset and its own backing reference. */
+static void region_split(struct vm_region *r, uintptr_t at,
+			 struct vm_region *spare)
+{
+	*spare = *r;
+	spare->start = at;
+	spare->offset += at - r->start;
+	r->end = at;
+	r->next = spare;
+	backing_hold(spare);
+}
+
+/* Could a and b (a just below b) be one region? */
+static bool mergeable(const struct vm_region *a, const struct vm_region *b)
+{
+	return a->end == b->start && a->prot == b->prot &&
+	       a->flags == b->flags && a->pager == b->pager &&
+	       a->backing == b->backing &&
+	       (a->flags == VM_REGION_ANON ||
+		b->offset == a->offset + (a->end - a->start));
+}
+
+/* Merge equal neighbours among the regions touching [start, end). */
+static void merge_range(struct vm_space *s, uintptr_t start, uintptr_t end)
+{
+	for (struct vm_region *r = s->regions; r && r->start <= end;) {
+		struct vm_region *n = r->next;
+		if (n && r->end >= start && mergeable(r, n)) {
+			r->end = n->end;
+			r->next = n->next;
+			region_free(n);
+			continue;
 		}
+		r = n;
+	}
+}
 
+/* Unmap [start, end): spare is the region a cut strictly inside one region
+ * needs (NULL when none does). Cannot fail. */
+static void remove_range(struct vm_space *s, uintptr_t start, uintptr_t end,
+			 struct vm_region *spare)
+{
 	unsigned long f = irq_save();
 	for_each_leaf(s, start, end, drop_leaf, NULL);
 	irq_restore(f);
@@ -293,16 +415,13 @@ int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len)
 			continue;
 		}
 		if (r->start < start && r->end > end) {
-			*spare = *r;
-			spare->start = end;
-			spare->offset += end - r->start;
+			region_split(r, end, spare);
 			r->end = start;
-			r->next = spare;
 			break;
 		}
 		if (r->start >= start && r->end <= end) {
 			*pp = r->next;
-			kfree(r);
+			region_free(r);
 			continue;
 		}
 		if (r->start < start) {
@@ -313,6 +432,183 @@ int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len)
 		}
 		pp = &r->next;
 	}
+}
+
+/* Does [start, end) lie strictly inside one region (so unmapping it needs
+ * a new region for the upper part)? */
+static bool cut_inside(struct vm_space *s, uintptr_t start, uintptr_t end)
+{
+	struct vm_region *r = vm_region_find(s, start);
+	return r && r->start < start && r->end > end;
+}
+
+int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len)
+{
+	if (!range_ok(start, len))
+		return -EINVAL;
+	uintptr_t end = start + len;
+	/* Check, then act: the only allocation is that split. */
+	struct vm_region *spare = NULL;
+	if (cut_inside(s, start, end)) {
+		spare = kzalloc(sizeof *spare);
+		if (!spare)
+			return -ENOMEM;
+	}
+	remove_range(s, start, end, spare);
+	return 0;
+}
+
+/* Give a present leaf its region's (new) protection. */
+static void reprotect_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
+			   void *ctx)
+{
+	const struct vm_region *r = vm_region_find(s, va);
+	uint64_t e = (*pte & (PTE_ADDR | PTE_COW | PTE_CLEAN)) | leaf_flags(r);
+	if (e & (PTE_COW | PTE_CLEAN))
+		e &= ~PTE_W;
+	if (e != *pte) {
+		*pte = e;
+		flush(s, va);
+	}
+}
+
+int vm_region_protect(struct vm_space *s, uintptr_t start, size_t len,
+		      unsigned prot)
+{
+	if (!range_ok(start, len) ||
+	    (prot & ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)))
+		return -EINVAL;
+	uintptr_t end = start + len;
+	if (!vm_range_mapped(s, start, len))
+		return -ENOMEM;
+	struct vm_region *lo = vm_region_find(s, start);
+	struct vm_region *hi = vm_region_find(s, end - 1);
+	struct vm_region *spare[2] = {NULL, NULL};
+	bool cut_lo = lo->start < start;
+	bool cut_hi = hi->end > end;
+	if ((cut_lo && !(spare[0] = kzalloc(sizeof *spare[0]))) ||
+	    (cut_hi && !(spare[1] = kzalloc(sizeof *spare[1])))) {
+		kfree(spare[0]);
+		return -ENOMEM;
+	}
+	if (cut_lo)
+		region_split(lo, start, spare[0]);
+	hi = vm_region_find(s, end - 1);
+	if (cut_hi)
+		region_split(hi, end, spare[1]);
+	for (struct vm_region *r = vm_region_find(s, start);
+	     r && r->start < end; r = r->next)
+		r->prot = prot;
+	unsigned long f = irq_save();
+	for_each_leaf(s, start, end, reprotect_leaf, NULL);
+	irq_restore(f);
+	merge_range(s, start, end);
+	return 0;
+}
+
+int vm_region_resize(struct vm_space *s, uintptr_t start, size_t old_len,
+		     size_t new_len)
+{
+	if (!range_ok(start, old_len) || !new_len || new_len % PAGE_SIZE)
+		return -EINVAL;
+	struct vm_region *r = vm_region_find(s, start);
+	if (!r || old_len > r->end - start)
+		return -EFAULT;
+	if (new_len <= old_len) {
+		if (new_len < old_len)
+			return vm_region_remove(s, start + new_len,
+						old_len - new_len);
+		return 0;
+	}
+	uintptr_t old_end = start + old_len;
+	if (old_end != r->end || new_len > VM_USER_TOP - start ||
+	    (r->next && r->next->start < start + new_len))
+		return -ENOMEM;
+	r->end = start + new_len;
+	return 0;
+}
+
+struct move_ctx {
+	uintptr_t delta; /* new address minus old, modulo 2^64 */
+	struct vm_space *s;
+	int rc;
+};
+
+/* First pass: make the tables the moved leaves need (they stay if the
+ * move fails: empty tables cost nothing but a page until destroy). */
+static void move_prepare(struct vm_space *s, uint64_t *pte, uintptr_t va,
+			 void *arg)
+{
+	struct move_ctx *c = arg;
+	if (!c->rc && !walk(s, va + c->delta, true))
+		c->rc = -ENOMEM;
+}
+
+/* Second pass: the frame and its reference move as they are. */
+static void move_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
+		      void *arg)
+{
+	struct move_ctx *c = arg;
+	uint64_t *dst = walk(s, va + c->delta, false);
+	*dst = *pte;
+	*pte = 0;
+	flush(s, va);
+}
+
+int vm_region_move(struct vm_space *s, uintptr_t old, size_t old_len,
+		   uintptr_t new_addr, size_t new_len, bool keep_old)
+{
+	if (!range_ok(old, old_len) || !range_ok(new_addr, new_len))
+		return -EINVAL;
+	uintptr_t old_end = old + old_len, new_end = new_addr + new_len;
+	struct vm_region *r = vm_region_find(s, old);
+	if (!r || old_len > r->end - old)
+		return -EFAULT;
+	if (range_used(s, new_addr, new_end))
+		return -EINVAL;
+
+	struct vm_region *n = kzalloc(sizeof *n), *spare = NULL;
+	if (n && !keep_old && cut_inside(s, old, old_end) &&
+	    !(spare = kzalloc(sizeof *spare))) {
+		kfree(n);
+		n = NULL;
+	}
+	if (!n)
+		return -ENOMEM;
+	size_t moved = MIN(old_len, new_len);
+	struct move_ctx c = {new_addr - old, s, 0};
+	unsigned long f = irq_save();
+	for_each_leaf(s, old, old + moved, move_prepare, &c);
+	irq_restore(f);
+	if (c.rc) {
+		kfree(n);
+		kfree(spare);
+		return c.rc;
+	}
+
+	*n = *r;
+	n->start = new_addr;
+	n->end = new_end;
+	n->offset = r->offset + (old - r->start);
+	backing_hold(n);
+	region_link(s, n);
+	f = irq_save();
+	for_each_leaf(s, old, old + moved, move_leaf, &c);
+	irq_restore(f);
+	if (!keep_old)
+		remove_range(s, old, old_end, spare);
+	return 0;
+}
+
+int vm_range_discard(struct vm_space *s, uintptr_t start, size_t len)
+{
+	if (!range_ok(start, len))
+		return -EINVAL;
+	if (!vm_range_mapped(s, start, len))
+		return -ENOMEM;
+	unsigned long f = irq_save();
+	for_each_leaf(s, start, start + len, drop_leaf, NULL);
+	irq_restore(f);
 	return 0;
 }
 
@@ -328,7 +624,8 @@ static bool access_ok(const struct vm_region *r, unsigned err)
 	return r->prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
 }
 
-/* Caller has interrupts off. */
+/* Caller has interrupts off. 0, a negative errno, or FAULT_FILL: read the
+ * file page first (fill_page) and call again. */
 static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
 {
 	if (addr >= VM_USER_TOP)
@@ -343,7 +640,7 @@ static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
 
 	if (!(*pte & PTE_P)) {
 		if (r->flags != VM_REGION_ANON)
-			return -ENOSYS;
+			return r->pager ? FAULT_FILL : -ENOSYS;
 		uint64_t pa = pmm_alloc();
 		if (!pa)
 			return -ENOMEM;
@@ -351,17 +648,16 @@ static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
 		vm_page_ref_set1(pa);
 		*pte = pa | leaf_flags(r);
 		s->pages++;
-		if (counts_dirty(r))
-			s->dirty_pages++;
+		s->dirty_pages++;
 		return 0;
 	}
 
 	if ((err & PF_WRITE) && !(*pte & PTE_W)) {
-		if (!(*pte & PTE_COW))
+		if (!(*pte & (PTE_COW | PTE_CLEAN)))
 			panic("%s: read-only leaf %#lx in a writable region",
 			      __func__, (unsigned long)va);
 		uint64_t pa = *pte & PTE_ADDR;
-		if (vm_page_refs(pa) > 1) {
+		if ((*pte & PTE_COW) && vm_page_refs(pa) > 1) {
 			uint64_t copy = pmm_alloc();
 			if (!copy)
 				return -ENOMEM;
@@ -370,6 +666,8 @@ static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
 			vm_page_unref(pa);
 			pa = copy;
 		}
+		if (!counts_dirty(r, *pte))
+			s->dirty_pages++; /* a clean file page is written */
 		*pte = pa | leaf_flags(r);
 	}
 	/* Also a stale TLB entry after another path fixed the leaf. */
@@ -377,10 +675,66 @@ static int fault_locked(struct vm_space *s, uintptr_t addr, unsigned err)
 	return 0;
 }
 
+/*
+ * Read the file page holding addr and map it clean (read-only). Entered and
+ * left with interrupts off; they are on during the read when irq_on. 0 also
+ * when the space changed meanwhile (the caller's next fault_locked decides
+ * again).
+ */
+static int fill_page(struct vm_space *s, uintptr_t addr, bool irq_on)
+{
+	uintptr_t va = ALIGN_DOWN(addr, PAGE_SIZE);
+	struct vm_region *r = vm_region_find(s, va);
+	const struct vm_pager *pager = r->pager;
+	void *backing = r->backing;
+	uint64_t off = r->offset + (va - r->start);
+	uint64_t pa = pmm_alloc();
+	if (!pa)
+		return -ENOMEM;
+	if (irq_on)
+		irq_enable();
+	int rc = pager->fill(backing, off, phys_to_virt(pa));
+	irq_disable();
+	r = vm_region_find(s, va);
+	uint64_t *pte = NULL;
+	if (!rc && r && r->pager == pager && r->backing == backing &&
+	    r->offset + (va - r->start) == off) {
+		pte = walk(s, va, true);
+		if (!pte)
+			rc = -ENOMEM;
+	}
+	if (rc || !pte || (*pte & PTE_P)) {
+		pmm_free(pa);
+		return rc;
+	}
+	vm_page_ref_set1(pa);
+	*pte = pa | (leaf_flags(r) & ~PTE_W) | PTE_CLEAN;
+	s->pages++;
+	return 0;
+}
+
+/* fault_locked, reading file pages as needed (interrupts off). A page the
+ * space keeps changing under is given up on after a few reads. */
+static int fault_resolve(struct vm_space *s, uintptr_t addr, unsigned err,
+			 bool irq_on)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		int rc = fault_locked(s, addr, err);
+		if (rc != FAULT_FILL)
+			return rc;
+		rc = fill_page(s, addr, irq_on);
+		if (rc)
+			return rc;
+	}
+	return -EFAULT;
+}
+
 int vm_fault(struct vm_space *s, uintptr_t addr, unsigned err)
 {
 	unsigned long f = irq_save();
-	int rc = fault_locked(s, addr, err);
+	/* A user-mode fault holds nothing: a file read may take interrupts. */
+	bool irq_on = (f & 0x200) || (err & PF_USER);
+	int rc = fault_resolve(s, addr, err, irq_on);
 	irq_restore(f);
 	return rc;
 }
@@ -411,7 +765,7 @@ static void share_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
 		flush(s, va);
 	*cpte = *pte;
 	c->child->pages++;
-	if (counts_dirty(vm_region_find(s, va)))
+	if (counts_dirty(vm_region_find(s, va), *pte))
 		c->child->dirty_pages++;
 }
 
@@ -429,6 +783,7 @@ struct vm_space *vm_space_fork(struct vm_space *parent)
 		}
 		*n = *r;
 		n->next = NULL;
+		backing_hold(n);
 		*tail = n;
 		tail = &n->next;
 	}
@@ -449,8 +804,10 @@ struct vm_space *vm_space_fork(struct vm_space *parent)
 /* ------------------------------------------------------------ copying */
 
 /* The kernel address of user byte addr in s, ready for `write` access,
- * faulting it in; NULL when the access is not allowed. Interrupts off. */
-static void *user_byte(struct vm_space *s, uintptr_t addr, bool write)
+ * faulting it in; NULL when the access is not allowed. Interrupts off;
+ * irq_on: the caller had them on (a file page may be read meanwhile). */
+static void *user_byte(struct vm_space *s, uintptr_t addr, bool write,
+		       bool irq_on)
 {
 	if (addr >= VM_USER_TOP)
 		return NULL;
@@ -460,9 +817,10 @@ static void *user_byte(struct vm_space *s, uintptr_t addr, bool write)
 		return NULL;
 	uint64_t *pte = walk(s, ALIGN_DOWN(addr, PAGE_SIZE), false);
 	if (!pte || !(*pte & PTE_P) || (write && !(*pte & PTE_W))) {
-		if (fault_locked(s, addr,
-				 err | (pte && (*pte & PTE_P) ? PF_PRESENT
-							      : 0)))
+		if (fault_resolve(s, addr,
+				  err | (pte && (*pte & PTE_P) ? PF_PRESENT
+							       : 0),
+				  irq_on))
 			return NULL;
 		pte = walk(s, ALIGN_DOWN(addr, PAGE_SIZE), false);
 	}
@@ -479,7 +837,7 @@ static int copy_user(struct vm_space *s, uintptr_t u, void *k, size_t n,
 	while (n) {
 		size_t chunk = MIN(n, PAGE_SIZE - u % PAGE_SIZE);
 		unsigned long f = irq_save();
-		char *p = user_byte(s, u, to_user);
+		char *p = user_byte(s, u, to_user, f & 0x200);
 		if (p) {
 			if (to_user)
 				memcpy(p, kp, chunk);
@@ -515,7 +873,7 @@ long strncpy_from_user(struct vm_space *s, char *dst, uintptr_t src, size_t n)
 		size_t chunk =
 			MIN(n - done, PAGE_SIZE - (src + done) % PAGE_SIZE);
 		unsigned long f = irq_save();
-		const char *p = user_byte(s, src + done, false);
+		const char *p = user_byte(s, src + done, false, f & 0x200);
 		size_t len = 0;
 		if (p) {
 			while (len < chunk && p[len])

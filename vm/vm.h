@@ -63,9 +63,16 @@ void kfree(void *p);
  * half; drivers map their devices at boot, before any space exists.
  *
  * The user half is described by a sorted list of disjoint regions, each
- * anonymous or backed by an opaque object at an offset (the pager comes with
- * execve). Pages arrive on demand (vm_fault): zeroed for anonymous regions;
- * fork shares every page copy-on-write, with per-frame reference counts.
+ * anonymous or backed by an opaque object at an offset. Pages arrive on
+ * demand (vm_fault): zeroed for anonymous regions, read through the
+ * region's pager (struct vm_pager) for file-backed ones; fork shares every
+ * page copy-on-write, with per-frame reference counts. Every mapping is
+ * private: a write never reaches the backing object.
+ *
+ * Clean and dirty (design §4): a file-backed page is *clean* while it still
+ * equals its backing (mapped read-only until its first write); anonymous
+ * pages and written file pages are dirty. Migration sends only dirty pages;
+ * a clean one can be fetched again from the backing.
  *
  * Locking: one CPU per node; every call runs with interrupts off around its
  * table updates. The caller owns the space (no concurrent calls on it).
@@ -80,12 +87,31 @@ void kfree(void *p);
 #define VM_REGION_ANON 0u /* demand-zero */
 #define VM_REGION_FILE 1u /* backed by `backing` at `offset` */
 
+/*
+ * How a file-backed region reaches its backing object (the owner of the
+ * object supplies it: kern/sys_mem.c for files). Each region holds one
+ * reference on its backing, taken with hold and dropped with release
+ * (splitting, fork and munmap keep the count right). fill reads PAGE_SIZE
+ * bytes at byte offset off into page (a kernel address), zero past the
+ * object's end, and returns 0 or a negative errno; it may sleep, and runs
+ * with interrupts on whenever the faulting context allows it (a user-mode
+ * fault, or copy_*_user called with interrupts on).
+ */
+struct vm_pager {
+	int (*fill)(void *backing, uint64_t off, void *page);
+	void (*hold)(void *backing);
+	void (*release)(void *backing); /* may sleep; never with irqs off */
+};
+
 struct vm_region {
 	uintptr_t start, end; /* [start, end), page-aligned */
 	unsigned prot; /* VM_PROT_* */
 	unsigned flags; /* VM_REGION_* */
 	void *backing; /* VM_REGION_FILE: the pager's object, opaque here */
 	uint64_t offset; /* byte offset of `start` in the backing object */
+	/* VM_REGION_FILE: how to read `backing`; NULL: no pager (its pages
+	 * fault with -ENOSYS). */
+	const struct vm_pager *pager;
 	struct vm_region *next; /* sorted by start */
 };
 
@@ -94,8 +120,7 @@ struct vm_space {
 	uint64_t *pml4; /* through the direct map */
 	struct vm_region *regions;
 	/* Present user pages, and those migration must send: every present
-	 * page of an anonymous region (a file-backed page will count once
-	 * written, when the pager exists). */
+	 * page of an anonymous region and every written file-backed page. */
 	uint64_t pages, dirty_pages;
 };
 
@@ -109,12 +134,54 @@ void vm_space_destroy(struct vm_space *s);
 int vm_region_add(struct vm_space *s, uintptr_t start, size_t len,
 		  unsigned prot, unsigned flags, void *backing,
 		  uint64_t offset);
+/* A file-backed region read through pager (which must have fill, hold
+ * and release); the region takes its own reference on backing (hold).
+ * Errors as vm_region_add. */
+int vm_region_add_file(struct vm_space *s, uintptr_t start, size_t len,
+		       unsigned prot, const struct vm_pager *pager,
+		       void *backing, uint64_t offset);
 /* munmap: unmap [start, start + len), splitting regions it cuts; pages
  * there are dropped. Nothing mapped there is fine. -EINVAL on a bad range,
  * -ENOMEM when a split needs a region and none is left (nothing changed). */
 int vm_region_remove(struct vm_space *s, uintptr_t start, size_t len);
 /* The region holding addr, or NULL. */
 struct vm_region *vm_region_find(struct vm_space *s, uintptr_t addr);
+/* Is every page of [start, start + len) inside some region? */
+bool vm_range_mapped(struct vm_space *s, uintptr_t start, size_t len);
+/*
+ * mprotect: give [start, start + len) protection prot, splitting the
+ * regions it cuts and merging equal neighbours afterwards; present pages
+ * get the new protection at once (VM_PROT_NONE: any user access faults).
+ * -EINVAL on a bad range or prot, -ENOMEM when part of the range is
+ * unmapped or a split finds no memory; nothing changed on an error.
+ */
+#define VM_PROT_NONE 0u
+int vm_region_protect(struct vm_space *s, uintptr_t start, size_t len,
+		      unsigned prot);
+/*
+ * mremap in place: [start, start + old_len) lies in one region (-EFAULT
+ * otherwise); shrinking unmaps the tail; growing extends the region when
+ * the range ends at the region's end and [start + old_len, start +
+ * new_len) is free and below VM_USER_TOP, else -ENOMEM. Lengths are page
+ * multiples, non-zero.
+ */
+int vm_region_resize(struct vm_space *s, uintptr_t start, size_t old_len,
+		     size_t new_len);
+/*
+ * mremap moving: [old, old + old_len) lies in one region (-EFAULT); [new,
+ * new + new_len) must be wholly free and valid (-EINVAL). A region like the
+ * old one (same protection and backing, at the matching offset) is made
+ * there, the present pages of the first min(old_len, new_len) bytes move
+ * with their frames (no copy), and the old range is unmapped unless
+ * keep_old (MREMAP_DONTUNMAP: it stays, empty). -ENOMEM leaves nothing
+ * changed.
+ */
+int vm_region_move(struct vm_space *s, uintptr_t old, size_t old_len,
+		   uintptr_t new_addr, size_t new_len, bool keep_old);
+/* madvise(MADV_DONTNEED): drop the present pages of [start, start + len);
+ * the next access sees zeroes (anonymous) or the backing's bytes (file).
+ * -EINVAL on a bad range, -ENOMEM when part of it is unmapped. */
+int vm_range_discard(struct vm_space *s, uintptr_t start, size_t len);
 /* Load s (NULL: the kernel's own tables) on this CPU. Global kernel TLB
  * entries survive. */
 void vm_space_switch(struct vm_space *s);
@@ -124,7 +191,9 @@ struct vm_space *vm_space_current(void);
  * Resolve a fault at user address addr (err: x86 #PF error code bits, 1
  * present, 2 write, 16 instruction fetch): 0 when the access may be
  * retried; -EFAULT outside every region or against its protection;
- * -ENOMEM; -ENOSYS for a file-backed page (no pager yet).
+ * -ENOMEM; -ENOSYS for a file-backed page without a pager; the pager's
+ * error when it cannot read the page. A file page is read with interrupts
+ * on when err has the user-mode bit (4) or the caller had them on.
  */
 int vm_fault(struct vm_space *s, uintptr_t addr, unsigned err);
 /* A child sharing every present page copy-on-write; NULL on -ENOMEM. */

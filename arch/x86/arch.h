@@ -213,6 +213,72 @@ void arch_set_page_fault_hook(int (*fn)(uintptr_t addr, unsigned err));
  * ring 3 at rip with stack rsp, rflags IF, all registers zero.
  */
 #define ARCH_FPU_SIZE 512 /* fxsave area, 16-byte aligned */
+/*
+ * The registers saved on every entry to the kernel, lowest address first
+ * (arch/x86/frame.inc pushes them). A ring-3 entry — system call or
+ * interrupt — always starts at the top of the thread's kernel stack, so a
+ * thread's user registers are at arch_user_frame(its stack top). For a
+ * system call, vector is ARCH_VEC_SYSCALL and `error` holds the call's
+ * number (rax is overwritten by the result).
+ */
+struct trapframe {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+#define ARCH_VEC_SYSCALL 0x100
+static inline struct trapframe *arch_user_frame(uintptr_t kstack_top)
+{
+	return (struct trapframe *)kstack_top - 1;
+}
+/*
+ * Called on every return to ring 3 (after a system call, an interrupt or a
+ * resolved fault that came from ring 3) with interrupts enabled and the
+ * frame about to be restored: the process layer delivers signals here. It
+ * returns true when every register of tf must be restored exactly (after
+ * rt_sigreturn), which rules out sysret (it clobbers rcx and r11).
+ */
+void arch_set_user_return_hook(bool (*fn)(struct trapframe *tf));
+/* Leave for ring 3 with the registers of tf (a fork child's first return,
+ * a restored context); tf may be anywhere, it is copied first. */
+void arch_resume_user(const struct trapframe *tf) __attribute__((noreturn));
+/*
+ * Signal frames (arch/x86/signal.c), the Linux x86-64 layout. To deliver:
+ * arch_sigframe_build lays the frame out in buf (ARCH_SIGFRAME_MAX bytes)
+ * and says where it goes (*at, below d->sp); the caller copies it to user
+ * memory, then arch_sigframe_enter points tf at the handler. To return:
+ * the ucontext (ARCH_UCONTEXT_SIZE bytes) is at arch_sigreturn_frame(tf);
+ * arch_sigreturn_restore loads tf from it and gives the saved mask and the
+ * user address of the FPU image (0: none), which the caller reads and
+ * passes through arch_fpu_sanitize before using it.
+ */
+#define ARCH_SIGINFO_SIZE 128
+#define ARCH_UCONTEXT_SIZE 304
+#define ARCH_SIGFRAME_MAX 1280
+struct arch_sigdelivery {
+	uint64_t restorer; /* the handler's return address */
+	const void *info; /* ARCH_SIGINFO_SIZE bytes of siginfo */
+	uint64_t mask; /* the mask rt_sigreturn restores */
+	const void *fpu; /* the FPU state to save (ARCH_FPU_SIZE) */
+	uint64_t sp; /* the frame goes below this */
+	bool on_altstack; /* sp is an alternate stack's top: no red zone */
+	uint64_t ss_sp, ss_size; /* the alternate stack, as sigaltstack says */
+	int ss_flags;
+	uint64_t fault_addr; /* cr2 for SIGSEGV/SIGBUS, else 0 */
+};
+size_t arch_sigframe_build(const struct trapframe *tf,
+			   const struct arch_sigdelivery *d, void *buf,
+			   uint64_t *at);
+void arch_sigframe_enter(struct trapframe *tf, uint64_t at, int sig,
+			 uint64_t handler);
+uint64_t arch_sigreturn_frame(const struct trapframe *tf);
+int arch_sigreturn_restore(struct trapframe *tf, const void *ucontext,
+			   uint64_t *mask, uint64_t *fpstate);
+void arch_fpu_sanitize(void *area);
+/* Make tf a fresh process's start: rip, rsp, IF set, every other register
+ * zero. */
+void arch_frame_init_user(struct trapframe *tf, uint64_t rip, uint64_t rsp);
 typedef long (*arch_syscall_fn)(unsigned long nr, const uint64_t args[6]);
 void arch_user_init(void);
 void arch_syscall_set_handler(arch_syscall_fn fn);
@@ -225,8 +291,9 @@ uint64_t arch_fs_base_get(void);
 void arch_fs_base_set(uint64_t base);
 /*
  * An exception in ring 3 that the page-fault hook did not resolve goes to
- * fn (the process layer), which must not return: it ends the process.
- * name is the exception's ("#PF page fault"), addr CR2 for #PF, else 0.
+ * fn (the process layer), which posts the matching signal and returns (the
+ * user-return hook then runs a handler or ends the process). name is the
+ * exception's ("#PF page fault"), addr CR2 for #PF, else 0.
  */
 typedef void (*arch_user_fault_fn)(unsigned vector, const char *name,
 				   uintptr_t rip, uintptr_t addr);
@@ -246,7 +313,6 @@ void arch_fatal_stop(void) __attribute__((noreturn));
 void arch_dump_current(void);
 
 /* Print a trap frame (exceptions and panic). */
-struct trapframe;
 void arch_dump_regs(const struct trapframe *tf);
 
 #endif

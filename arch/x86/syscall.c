@@ -65,13 +65,43 @@ void arch_syscall_set_handler(arch_syscall_fn fn)
 	handler = fn;
 }
 
+static bool (*user_return_hook)(struct trapframe *tf);
+
+void arch_set_user_return_hook(bool (*fn)(struct trapframe *tf))
+{
+	user_return_hook = fn;
+}
+
 /* Called by syscall_entry with interrupts enabled. Linux ABI: number in
- * rax, arguments in rdi, rsi, rdx, r10, r8, r9, result in rax. */
-void arch_syscall(struct trapframe *tf)
+ * rax, arguments in rdi, rsi, rdx, r10, r8, r9, result in rax. Returns
+ * non-zero when the way back must restore every register (iretq). */
+int arch_syscall(struct trapframe *tf)
 {
 	uint64_t args[6] = {tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9};
 	tf->rax = handler ? (uint64_t)handler(tf->rax, args)
 			  : (uint64_t)-ENOSYS;
+	return user_return_hook && user_return_hook(tf);
+}
+
+/* From trap_dispatch, interrupts off, for a frame that returns to ring 3. */
+void arch_trap_user_return(struct trapframe *tf)
+{
+	if (!user_return_hook)
+		return;
+	__asm__ volatile("sti" : : : "memory");
+	user_return_hook(tf);
+	__asm__ volatile("cli" : : : "memory");
+}
+
+void arch_frame_init_user(struct trapframe *tf, uint64_t rip, uint64_t rsp)
+{
+	memset(tf, 0, sizeof *tf);
+	tf->rip = rip;
+	tf->rsp = rsp;
+	tf->cs = SEL_UCODE | 3;
+	tf->ss = SEL_UDATA | 3;
+	tf->rflags = RFLAGS_IF;
+	tf->vector = ARCH_VEC_SYSCALL;
 }
 
 void arch_set_user_kstack(uintptr_t top)

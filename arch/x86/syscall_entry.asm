@@ -8,7 +8,8 @@
 ; with the TSS rsp0). The frame built is a struct trapframe (x86.h), the same
 ; as an interrupt's, so fault reports and future signal delivery see one
 ; layout. Return is sysretq, or iretq when the saved rip is not canonical
-; (sysret would fault in ring 0 on Intel CPUs).
+; (sysret would fault in ring 0 on Intel CPUs), or when arch_syscall asks
+; for every register back (after rt_sigreturn).
 
 bits 64
 %include "arch/x86/frame.inc"
@@ -29,14 +30,16 @@ syscall_entry:
 	push r11                        ; rflags
 	push qword 0x23                 ; cs (SEL_UCODE)
 	push rcx                        ; rip
-	push qword 0                    ; error code
-	push qword 0x100                ; "vector": not an interrupt
+	push rax                        ; "error code": the call's number
+	push qword 0x100                ; "vector": ARCH_VEC_SYSCALL
 	PUSH_GPRS
 	mov rdi, rsp
 	xor ebp, ebp                    ; backtraces stop at the user boundary
 	sti                             ; system calls are preemptible
-	call arch_syscall
+	call arch_syscall               ; non-zero: restore every register
 	cli
+	test eax, eax
+	jnz .full
 	POP_GPRS
 	add rsp, 16                     ; vector and error code
 	; [rsp] rip, [rsp+8] cs, [rsp+16] rflags, [rsp+24] rsp, [rsp+32] ss
@@ -48,6 +51,32 @@ syscall_entry:
 	mov rsp, [rsp + 24]
 	o64 sysret
 .iret:
+	iretq
+.full:
+	POP_GPRS
+	add rsp, 16
+	iretq
+
+; arch_resume_user(tf): copy *tf to the top of this thread's kernel stack
+; (where a ring-3 entry would have put it) and return to ring 3 through it.
+; tf may lie in that very area (a local of the caller's), so it goes
+; through a scratch copy first; interrupts are off throughout.
+global arch_resume_user
+arch_resume_user:
+	cli
+	cld
+	mov rsi, rdi
+	lea rdi, [rel resume_scratch]
+	mov ecx, 22                     ; sizeof(struct trapframe) / 8
+	rep movsq
+	mov rsp, [rel syscall_kstack]
+	sub rsp, 22 * 8
+	lea rsi, [rel resume_scratch]
+	mov rdi, rsp
+	mov ecx, 22
+	rep movsq
+	POP_GPRS
+	add rsp, 16
 	iretq
 
 ; arch_enter_user(rip, rsp): leave for ring 3 for the first time, with every
@@ -79,3 +108,7 @@ arch_enter_user:
 	xor r14d, r14d
 	xor r15d, r15d
 	iretq
+
+section .bss
+align 16
+resume_scratch: resq 22

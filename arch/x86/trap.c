@@ -136,22 +136,27 @@ void arch_set_irq_exit_hook(void (*fn)(void))
 	irq_exit_hook = fn;
 }
 
+void arch_trap_user_return(struct trapframe *tf); /* syscall.c */
+
+/* An exception or interrupt; one that came from ring 3 leaves through the
+ * user-return hook (signal delivery). The user-fault hook posts a signal
+ * and returns, or ends the process. */
 void trap_dispatch(struct trapframe *tf)
 {
 	if (tf->vector >= 32) {
 		irq_dispatch(tf);
 		if (irq_exit_hook)
 			irq_exit_hook();
-		return;
-	}
-	if (tf->vector == 14 && page_fault_hook) {
-		uintptr_t addr = read_cr2();
-		if (addr < 0x0000800000000000UL &&
-		    page_fault_hook(addr, (unsigned)tf->error) == 0)
-			return;
-	}
-	if ((tf->cs & 3) && user_fault_hook)
+	} else if (tf->vector == 14 && page_fault_hook &&
+		   read_cr2() < 0x0000800000000000UL &&
+		   page_fault_hook(read_cr2(), (unsigned)tf->error) == 0) {
+		/* resolved: retry the access */
+	} else if ((tf->cs & 3) && user_fault_hook) {
 		user_fault_hook((unsigned)tf->vector, exc_names[tf->vector],
 				tf->rip, tf->vector == 14 ? read_cr2() : 0);
-	fatal_exception(tf);
+	} else {
+		fatal_exception(tf);
+	}
+	if (tf->cs & 3)
+		arch_trap_user_return(tf);
 }

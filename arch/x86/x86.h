@@ -34,12 +34,6 @@
  * stub pushes the vector and an error code (0 when the CPU gives none), so
  * every vector has the same frame.
  */
-struct trapframe {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	uint64_t vector, error;
-	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
-};
 
 /* Called by the assembly stub for every vector. */
 void trap_dispatch(struct trapframe *tf);

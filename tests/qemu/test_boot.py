@@ -2,6 +2,7 @@
 self-tests, the exception report, and `tools/cluster up` failing cleanly
 when a node cannot come up."""
 
+import os
 import re
 import time
 
@@ -23,7 +24,8 @@ def test_pxe_boot(cli, cluster_dir, kernel):
             log = f.read().decode(errors="replace")
         assert "loader GRUB" in log
         assert re.search(r"command line '[^']*\bnode=0\b", log)
-        assert re.search(r"module 'root' at \S+, 4194304 bytes", log)
+        size = os.path.getsize(kernel[1])
+        assert re.search(rf"module 'root' at \S+, {size} bytes", log), log
         r = cli("run", "0", "node", dir=d)
         assert (r.returncode, r.stdout) == (0, "node 0\n"), r.stderr
     finally:

@@ -1,0 +1,279 @@
+/*
+ * proc_procfs.c — the per-process files of /proc (issue 4):
+ *
+ *   /proc/<pid>/stat     one line in Linux's proc(5) format (fields 1-24:
+ *                        pid (comm) state ppid pgrp session tty tpgid
+ *                        flags minflt cminflt majflt cmajflt utime stime
+ *                        cutime cstime priority nice threads itreal
+ *                        starttime vsize rss), times in 1/100 s
+ *   /proc/<pid>/status   "Key:\tvalue" lines: Name, State, Pid, PPid,
+ *                        Pgid, Sid, Node (where it runs), Home (its home
+ *                        node), VmSize, VmRSS, Threads, SigPnd, SigBlk,
+ *                        SigIgn, SigCgt, CpuTime (seconds)
+ *   /proc/<pid>/cmdline  argv, NUL-separated
+ *   /proc/<pid>/maps     "start-end perms offset 00:00 0 [what]" per region
+ *   /proc/self           a symlink to the reader's own directory
+ *
+ * Every file is a snapshot taken at open (procfs). The generators read
+ * another process's fields under proc_lock, so they never sleep.
+ */
+#include "fs/vfs.h"
+#include "kern/kern.h"
+#include "kern/proc.h"
+#include "vm/vm.h"
+
+#define HZ_USER 100
+
+/* The console's foreground process group (fs/: the tty), -1 without one;
+ * this default serves until the tty provides it. */
+__attribute__((weak)) int tty_fg_pgrp(void)
+{
+	return -1;
+}
+
+static char state_char(const struct proc *p)
+{
+	switch (p->sys.state) {
+	case P_ZOMBIE:
+		return 'Z';
+	case P_STOPPED:
+		return 'T';
+	default:
+		return p->thread && p->thread == thread_current()
+			       ? 'R'
+			       : (thread_is_runnable(p->thread) ? 'R' : 'S');
+	}
+}
+
+static const char *state_name(char c)
+{
+	switch (c) {
+	case 'R':
+		return "R (running)";
+	case 'T':
+		return "T (stopped)";
+	case 'Z':
+		return "Z (zombie)";
+	default:
+		return "S (sleeping)";
+	}
+}
+
+static uint64_t vsize(const struct proc *p)
+{
+	uint64_t n = 0;
+	if (p->user.space)
+		for (struct vm_region *r = p->user.space->regions; r;
+		     r = r->next)
+			n += r->end - r->start;
+	return n;
+}
+
+static uint64_t rss_pages(const struct proc *p)
+{
+	return p->user.space ? p->user.space->pages : 0;
+}
+
+static uint64_t ticks(uint64_t ns)
+{
+	return ns / (1000000000ull / HZ_USER);
+}
+
+/* fmt(p) for the process named by key, under proc_lock: -ENOENT when
+ * it is gone. */
+static int with_proc(uint64_t key, int (*fmt)(struct proc *, char *, size_t),
+		     char *buf, size_t size)
+{
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find((int)key);
+	int rc = p ? fmt(p, buf, size) : -ENOENT;
+	spin_unlock(&proc_lock);
+	return rc;
+}
+
+static int fmt_stat(struct proc *p, char *buf, size_t size)
+{
+	int rc_;
+	{
+		int ppid = p->sys.parent ? p->sys.parent->pid : 0;
+		rc_ = snprintf(
+			buf, size,
+			"%d (%s) %c %d %d %d %d %d %u %lu %lu %lu %lu %lu %lu "
+			"%lu %lu %d %d %d %d %lu %lu %lu\n",
+			p->pid, p->name, state_char(p), ppid, p->sys.pgid,
+			p->sys.sid, 0x440 /* ttyS0 */, tty_fg_pgrp(), 0u,
+			(unsigned long)p->sys.minflt, 0ul, 0ul, 0ul,
+			(unsigned long)ticks(proc_cpu_ns(p)), 0ul,
+			(unsigned long)ticks(p->sys.child_cpu_ns), 0ul, 20, 0,
+			1, 0, (unsigned long)ticks(p->sys.start_ns),
+			(unsigned long)vsize(p), (unsigned long)rss_pages(p));
+	}
+	return rc_;
+}
+
+static int fmt_status(struct proc *p, char *buf, size_t size)
+{
+	int rc_;
+	{
+		uint64_t ign = 0, cgt = 0;
+		for (int i = 0; i < NSIG; i++) {
+			if (p->sys.action[i].handler == 1)
+				ign |= 1ull << i;
+			else if (p->sys.action[i].handler > 1)
+				cgt |= 1ull << i;
+		}
+		uint64_t cpu = proc_cpu_ns(p);
+		rc_ = snprintf(
+			buf, size,
+			"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
+			"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\n"
+			"VmSize:\t%lu kB\nVmRSS:\t%lu kB\nThreads:\t1\n"
+			"SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\n"
+			"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
+			p->name, state_name(state_char(p)), p->pid, p->pid,
+			p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid,
+			p->sys.sid, kconfig.node < 0 ? 0 : kconfig.node,
+			kconfig.node < 0 ? 0 : kconfig.node,
+			(unsigned long)(vsize(p) / 1024),
+			(unsigned long)(rss_pages(p) * 4),
+			(unsigned long)p->user.sigpending,
+			(unsigned long)p->user.sigmask, (unsigned long)ign,
+			(unsigned long)cgt,
+			(unsigned long)(cpu / 1000000000ull),
+			(unsigned long)(cpu % 1000000000ull / 1000000));
+	}
+	return rc_;
+}
+
+static int fmt_cmdline(struct proc *p, char *buf, size_t size)
+{
+	int rc_;
+	{
+		size_t n = p->sys.cmdline ? p->sys.cmdline_len : 0;
+		memcpy(buf, p->sys.cmdline, MIN(n, size));
+		rc_ = (int)n;
+	}
+	return rc_;
+}
+
+static int fmt_maps(struct proc *p, char *buf, size_t size)
+{
+	int rc_;
+	{
+		size_t at = 0;
+		struct vm_region *r = p->user.space ? p->user.space->regions
+						    : NULL;
+		for (; r; r = r->next) {
+			const char *what = "";
+			if (r->start >= PROC_STACK_TOP - PROC_STACK_SIZE &&
+			    r->end <= PROC_STACK_TOP)
+				what = "[stack]";
+			else if (r->start >= p->user.brk_start &&
+				 r->end <= ALIGN_UP(p->user.brk, PAGE_SIZE) &&
+				 p->user.brk > p->user.brk_start)
+				what = "[heap]";
+			else if (r->flags == VM_REGION_FILE)
+				what = "[file]";
+			int n = snprintf(
+				buf + MIN(at, size), size - MIN(at, size),
+				"%012lx-%012lx %c%c%c%c %08lx 00:00 0 %s\n",
+				(unsigned long)r->start, (unsigned long)r->end,
+				r->prot & VM_PROT_READ ? 'r' : '-',
+				r->prot & VM_PROT_WRITE ? 'w' : '-',
+				r->prot & VM_PROT_EXEC ? 'x' : '-', 'p',
+				(unsigned long)r->offset, what);
+			at += (size_t)n;
+		}
+		rc_ = (int)at;
+	}
+	return rc_;
+}
+
+static int gen_stat(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_stat, buf, size);
+}
+
+static int gen_status(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_status, buf, size);
+}
+
+static int gen_cmdline(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_cmdline, buf, size);
+}
+
+static int gen_maps(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_maps, buf, size);
+}
+
+static int gen_self(char *buf, size_t size, void *arg, uint64_t key)
+{
+	struct proc *p = proc_current();
+	if (!p)
+		return -ENOENT;
+	return snprintf(buf, size, "%d", p->pid);
+}
+
+static int pid_list(void *arg, uint64_t *keys, int max)
+{
+	int n = 0;
+	spin_lock(&proc_lock);
+	for (struct proc *p = proc_first(); p && n < max; p = p->next)
+		keys[n++] = (uint64_t)p->pid;
+	spin_unlock(&proc_lock);
+	/* Oldest first, as ls expects of numbers. */
+	for (int i = 0; i < n / 2; i++) {
+		uint64_t t = keys[i];
+		keys[i] = keys[n - 1 - i];
+		keys[n - 1 - i] = t;
+	}
+	return n;
+}
+
+static int pid_lookup(void *arg, const char *name, size_t len, uint64_t *key)
+{
+	int pid = 0;
+	if (!len || len > 6)
+		return -ENOENT;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -ENOENT;
+		pid = pid * 10 + (name[i] - '0');
+	}
+	spin_lock(&proc_lock);
+	bool ok = proc_find(pid) != NULL;
+	spin_unlock(&proc_lock);
+	if (!ok)
+		return -ENOENT;
+	*key = (uint64_t)pid;
+	return 0;
+}
+
+static void pid_name(void *arg, uint64_t key, char *buf, size_t size)
+{
+	snprintf(buf, size, "%lu", (unsigned long)key);
+}
+
+static const struct procfs_dynfile pid_files[] = {
+	{"stat", gen_stat, false},
+	{"status", gen_status, false},
+	{"cmdline", gen_cmdline, false},
+	{"maps", gen_maps, false},
+};
+
+static const struct procfs_dynset pid_set = {
+	.list = pid_list,
+	.lookup = pid_lookup,
+	.name = pid_name,
+	.files = pid_files,
+	.nfiles = ARRAY_SIZE(pid_files),
+};
+
+void proc_procfs_init(void)
+{
+	procfs_register_dynset("", &pid_set);
+	procfs_register_link("self", gen_self, NULL);
+}
