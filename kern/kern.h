@@ -83,7 +83,7 @@ struct kconfig {
 	char init[64]; /* init=PATH: the first process, or "monitor" */
 };
 /* The first process when the command line names none. */
-#define KCONFIG_INIT_DEFAULT "monitor"
+#define KCONFIG_INIT_DEFAULT "/bin/init"
 extern struct kconfig kconfig;
 typedef void (*cmdline_report_fn)(const char *msg);
 void kconfig_defaults(struct kconfig *cfg);

@@ -306,6 +306,11 @@ void proc_exit(int wstatus)
 	}
 	vnode_put(p->sys.cwd);
 	p->sys.cwd = NULL;
+	if (p->sys.clear_tid) { /* CLONE_CHILD_CLEARTID: no futex waiters
+				   exist without threads; just clear it */
+		int32_t zero = 0;
+		user_out(p->sys.clear_tid, &zero, sizeof zero);
+	}
 	/* The space goes now (vm_space_destroy switches away from it); a
 	 * borrowed one goes back to the vfork parent. */
 	struct vm_space *s = p->user.space;
@@ -680,8 +685,12 @@ static int load_segments(struct vm_space *s, const struct elf_info *in,
 		if (rc)
 			return rc;
 	}
-	for (unsigned i = 0; i < n; i++)
-		vm_region_find(s, start[i])->prot = prot[i];
+	for (unsigned i = 0; i < n; i++) {
+		int rc = vm_region_protect(s, start[i], end[i] - start[i],
+					   prot[i]);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -1001,9 +1010,16 @@ static void fork_child_start(void *arg)
 	arch_resume_user(&tf);
 }
 
+/* What clone asks of the child beyond fork (CLONE_CHILD_*, SETTLS). */
+struct clone_extra {
+	uint64_t flags;
+	uint64_t child_tid; /* CLONE_CHILD_SETTID / CLEARTID address */
+	uint64_t tls; /* CLONE_SETTLS: the child's FS base */
+};
+
 /* fork, vfork and clone: flags are clone's (the exit signal in the low
- * byte); stack is the child's rsp (0 = the parent's). */
-static long do_fork(uint64_t flags, uint64_t stack)
+ * byte); stack is the child's rsp (0 = the parent's); x may be NULL. */
+static long do_fork(uint64_t flags, uint64_t stack, const struct clone_extra *x)
 {
 	struct proc *parent = proc_current();
 	bool share_vm = flags & CLONE_VM;
@@ -1032,6 +1048,14 @@ static long do_fork(uint64_t flags, uint64_t stack)
 			proc_free(c);
 			return -ENOMEM;
 		}
+	}
+	if (x && (x->flags & CLONE_SETTLS))
+		c->user.fs_base = x->tls;
+	if (x && (x->flags & CLONE_CHILD_CLEARTID))
+		c->sys.clear_tid = x->child_tid;
+	if (x && (x->flags & CLONE_CHILD_SETTID)) {
+		int32_t tid = c->pid;
+		copy_to_user(c->user.space, x->child_tid, &tid, sizeof tid);
 	}
 	/* The system context. */
 	memcpy(c->name, parent->name, sizeof c->name);
@@ -1090,26 +1114,58 @@ static long do_fork(uint64_t flags, uint64_t stack)
 
 long sys_fork(const uint64_t a[6])
 {
-	return do_fork(SIGCHLD, 0);
+	return do_fork(SIGCHLD, 0, NULL);
 }
 
 long sys_vfork(const uint64_t a[6])
 {
-	return do_fork(CLONE_VM | CLONE_VFORK | SIGCHLD, 0);
+	return do_fork(CLONE_VM | CLONE_VFORK | SIGCHLD, 0, NULL);
 }
 
+/*
+ * clone: a new process, never a thread. glibc's fork (static busybox)
+ * asks for CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID; those, PARENT_SETTID
+ * and SETTLS are honoured for the one thread of the child. Sharing memory
+ * without vfork, or files, handlers or the thread group, is a thread:
+ * -ENOSYS until threads exist. Arguments (x86-64 order): flags, stack,
+ * parent_tid, child_tid, tls.
+ */
 long sys_clone(const uint64_t a[6])
 {
 	uint64_t flags = a[0];
-	if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS |
-		     CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
-		     CLONE_CHILD_CLEARTID))
+	if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS))
 		return -ENOSYS; /* threads: not yet */
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
 		return -ENOSYS; /* shared memory without vfork = a thread */
 	if ((flags & 0xff) > NSIG)
 		return -EINVAL;
-	return do_fork(flags, a[1]);
+	if ((flags & CLONE_PARENT_SETTID) && !user_range_ok(a[2], 4, true))
+		return -EFAULT;
+	if ((flags & CLONE_SETTLS) && a[4] >= VM_USER_TOP)
+		return -EPERM;
+	struct clone_extra x = {
+		.flags = flags,
+		.child_tid = a[3],
+		.tls = a[4],
+	};
+	long pid = do_fork(flags, a[1], &x);
+	if (pid > 0 && (flags & CLONE_PARENT_SETTID)) {
+		int32_t tid = (int32_t)pid;
+		user_out(a[2], &tid, sizeof tid);
+	}
+	return pid;
+}
+
+/* rseq and the robust futex list belong to threads: accepted (robust
+ * list) or refused quietly (rseq; glibc and musl fall back). */
+long sys_set_robust_list(const uint64_t a[6])
+{
+	return a[1] == 24 ? 0 : -EINVAL;
+}
+
+long sys_rseq(const uint64_t a[6])
+{
+	return -ENOSYS;
 }
 
 /* ------------------------------------------------------------ ids */
@@ -1136,6 +1192,7 @@ long sys_gettid(const uint64_t a[6])
 
 long sys_set_tid_address(const uint64_t a[6])
 {
+	proc_current()->sys.clear_tid = a[0];
 	return proc_current()->pid;
 }
 

@@ -101,6 +101,7 @@ struct sys_ctx {
 	bool vfork_done;
 	bool kernel_child; /* started by the kernel: proc_wait reaps it */
 	bool full_restore; /* rt_sigreturn: every register goes back */
+	uint64_t clear_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
 	struct k_sigaction action[NSIG];
 	char *cmdline; /* argv, NUL-separated (kmalloc) */
 	size_t cmdline_len;
@@ -108,6 +109,7 @@ struct sys_ctx {
 	uint64_t child_cpu_ns; /* reaped children's CPU time */
 	uint64_t cpu_ns_final; /* the thread's CPU time, at exit */
 	uint64_t minflt;
+	uint64_t alarm_ns, alarm_interval_ns; /* ITIMER_REAL; proc_lock */
 };
 
 struct proc {

@@ -567,3 +567,121 @@ long sys_tkill(const uint64_t a[6])
 	uint64_t b[6] = {a[0], a[0], a[1], 0, 0, 0};
 	return sys_tgkill(b);
 }
+
+/* ------------------------------------------------------------ alarms */
+
+/*
+ * alarm(2) and the ITIMER_REAL timer of setitimer(2): a deadline (and an
+ * interval) in the system context; one kernel thread, "alarmd", sleeps
+ * until the earliest deadline of any process and posts SIGALRM (14) to
+ * those that are due, re-arming interval timers. Setting a timer wakes it
+ * to recompute. Timers are HOME state: they run on home time.
+ */
+static struct waitq alarm_wq;
+static struct thread *alarmd;
+
+static void alarm_thread(void *arg)
+{
+	for (;;) {
+		uint64_t now = time_ns(), next = 0;
+		spin_lock(&proc_lock);
+		for (struct proc *p = proc_first(); p; p = p->next) {
+			if (!p->sys.alarm_ns || p->sys.state == P_ZOMBIE)
+				continue;
+			if (p->sys.alarm_ns <= now) {
+				struct siginfo_k si = {.code = SI_KERNEL};
+				proc_signal_info_locked(p, 14, &si);
+				p->sys.alarm_ns =
+					p->sys.alarm_interval_ns
+						? now + p->sys.alarm_interval_ns
+						: 0;
+			}
+			if (p->sys.alarm_ns &&
+			    (!next || p->sys.alarm_ns < next))
+				next = p->sys.alarm_ns;
+		}
+		waitq_sleep_intr(&alarm_wq, &proc_lock, next);
+		spin_unlock(&proc_lock);
+	}
+}
+
+/* Set the caller's real-time timer (0: off); the old one's remaining time
+ * and interval come back. */
+static void alarm_set(uint64_t value_ns, uint64_t interval_ns,
+		      uint64_t *old_left, uint64_t *old_interval)
+{
+	struct proc *p = proc_current();
+	if (!alarmd && (value_ns || interval_ns)) {
+		waitq_init(&alarm_wq);
+		alarmd = thread_create("alarmd", alarm_thread, NULL);
+	}
+	spin_lock(&proc_lock);
+	uint64_t now = time_ns();
+	*old_left = p->sys.alarm_ns > now ? p->sys.alarm_ns - now
+					  : (p->sys.alarm_ns ? 1 : 0);
+	*old_interval = p->sys.alarm_interval_ns;
+	p->sys.alarm_ns = value_ns ? now + value_ns : 0;
+	p->sys.alarm_interval_ns = value_ns ? interval_ns : 0;
+	if (alarmd)
+		waitq_wakeup_all(&alarm_wq);
+	spin_unlock(&proc_lock);
+}
+
+long sys_alarm(const uint64_t a[6])
+{
+	uint64_t left, interval;
+	alarm_set((a[0] & 0xffffffffu) * 1000000000ull, 0, &left, &interval);
+	/* Whole seconds, rounded up as Linux does for a partial second. */
+	return (long)((left + 999999999ull) / 1000000000ull);
+}
+
+struct linux_itimerval {
+	int64_t it_interval_sec, it_interval_usec;
+	int64_t it_value_sec, it_value_usec;
+};
+
+static bool tv_ok(int64_t sec, int64_t usec)
+{
+	return sec >= 0 && usec >= 0 && usec < 1000000 && sec < (1ll << 32);
+}
+
+static void to_itimer(struct linux_itimerval *it, uint64_t left,
+		      uint64_t interval)
+{
+	it->it_value_sec = (int64_t)(left / 1000000000ull);
+	it->it_value_usec = (int64_t)(left % 1000000000ull / 1000);
+	it->it_interval_sec = (int64_t)(interval / 1000000000ull);
+	it->it_interval_usec = (int64_t)(interval % 1000000000ull / 1000);
+}
+
+long sys_setitimer(const uint64_t a[6])
+{
+	struct linux_itimerval nv = {0}, ov;
+	if (a[0] != 0) /* ITIMER_REAL only */
+		return -EINVAL;
+	if (a[1] && user_in(&nv, a[1], sizeof nv))
+		return -EFAULT;
+	if (!tv_ok(nv.it_value_sec, nv.it_value_usec) ||
+	    !tv_ok(nv.it_interval_sec, nv.it_interval_usec))
+		return -EINVAL;
+	uint64_t left, interval;
+	alarm_set((uint64_t)nv.it_value_sec * 1000000000ull +
+			  (uint64_t)nv.it_value_usec * 1000,
+		  (uint64_t)nv.it_interval_sec * 1000000000ull +
+			  (uint64_t)nv.it_interval_usec * 1000,
+		  &left, &interval);
+	to_itimer(&ov, left, interval);
+	return a[2] ? user_out(a[2], &ov, sizeof ov) : 0;
+}
+
+long sys_getitimer(const uint64_t a[6])
+{
+	struct proc *p = proc_current();
+	if (a[0] != 0)
+		return -EINVAL;
+	struct linux_itimerval it;
+	uint64_t now = time_ns();
+	to_itimer(&it, p->sys.alarm_ns > now ? p->sys.alarm_ns - now : 0,
+		  p->sys.alarm_interval_ns);
+	return user_out(a[1], &it, sizeof it);
+}

@@ -45,11 +45,6 @@ size_t klog_read(char *buf, size_t size);
 uint64_t klog_written(void);
 #define KLOG_SIZE 16384 /* printk.c's ring */
 
-__attribute__((weak)) int proc_count(void)
-{
-	return 1;
-}
-
 /* ------------------------------------------------------------ uname */
 
 #define UTS_LEN 65
@@ -561,4 +556,47 @@ long sys_reboot(const uint64_t a[6])
 	default:
 		return -EINVAL;
 	}
+}
+
+/* ------------------------------------------------------------ mount */
+
+#define MS_RDONLY 1
+#define MNT_FORCE 1
+#define MNT_DETACH 2
+
+/*
+ * mount(2) for the file systems that need no device ("proc", "devfs"):
+ * the block devices have no names for user space yet, so mounting ext2
+ * from a device is -ENOTBLK (the kernel mounts /data itself at boot).
+ * umount2(2) unmounts any mount point (-EBUSY while in use).
+ */
+long sys_mount(const uint64_t a[6])
+{
+	char *target = NULL, *type = NULL;
+	int rc = user_path(a[1], &target);
+	if (!rc)
+		rc = user_path(a[2], &type);
+	if (!rc && (a[3] & ~(uint64_t)MS_RDONLY & 0xffff))
+		rc = -EINVAL; /* remount, bind, move, ...: not supported */
+	if (!rc && strcmp(type, "proc") && strcmp(type, "devfs"))
+		rc = !strcmp(type, "ext2") ? -ENOTBLK : -ENODEV;
+	if (!rc)
+		rc = vfs_mount(type, NULL, target,
+			       (a[3] & MS_RDONLY) ? MNT_RDONLY : 0);
+	kfree(type);
+	kfree(target);
+	return rc;
+}
+
+long sys_umount2(const uint64_t a[6])
+{
+	if (a[1] & ~(uint64_t)(MNT_FORCE | MNT_DETACH))
+		return -EINVAL;
+	char *target;
+	int rc = user_path(a[0], &target);
+	if (rc)
+		return rc;
+	rc = vfs_unmount(target);
+	kfree(target);
+	return rc;
 }

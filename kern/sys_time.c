@@ -72,12 +72,6 @@ struct k_rusage {
 };
 _Static_assert(sizeof(struct k_rusage) == 144, "x86_64 struct rusage");
 
-/* Until the process layer keeps children's times. */
-__attribute__((weak)) uint64_t proc_children_cpu_ns(void)
-{
-	return 0;
-}
-
 /* ------------------------------------------------------------ clocks */
 
 /* Nanoseconds since 1970 at time_ns() == 0; 0 when the wall clock is

@@ -7,10 +7,10 @@
 #include "kern/proc.h"
 #include "kern/syscall.h"
 
-#define SYSCALL(nr, name, class)                                               \
-	__attribute__((weak)) long sys_##name(const uint64_t a[6])             \
-	{                                                                      \
-		return syscall_enosys(nr);                                     \
+#define SYSCALL(nr, name, class)                                   \
+	__attribute__((weak)) long sys_##name(const uint64_t a[6]) \
+	{                                                          \
+		return syscall_enosys(nr);                         \
 	}
 #include "kern/syscall_table.h"
 #undef SYSCALL

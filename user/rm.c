@@ -30,8 +30,9 @@ int main(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		const char *path = argv[i], *base = u_basename(path);
+		/* An empty last component means the path is all slashes. */
 		if (!strcmp(base, ".") || !strcmp(base, "..") ||
-		    !strcmp(base, "/")) {
+		    (!*base && *path)) {
 			u_err("refusing to remove '%s'", path);
 			rc = 1;
 			continue;

@@ -1,10 +1,10 @@
 /*
  * tail — print the last N lines (default 10) of each FILE or stdin, or
- * with `-n +N` everything from line N on. A seekable file is read
- * backwards from its end in growing chunks; a pipe is read to its end
- * keeping only a buffer trimmed to the last N lines, so memory stays
- * proportional to the output, not the input. A last line without a
- * newline counts as a line.
+ * with `-n +N` everything from line N on. A regular file is read
+ * backwards from its end in growing chunks; a pipe (or a /proc file,
+ * whose size says 0) is read to its end keeping only a buffer trimmed to
+ * the last N lines, so memory stays proportional to the output, not the
+ * input. A last line without a newline counts as a line.
  */
 #define PROG "tail"
 #include "ucommon.h"
@@ -159,7 +159,8 @@ static int tail_fd(int fd, const char *name, unsigned long long n, int from)
 	struct stat st;
 	if (from)
 		return tail_from(fd, name, n ? n - 1 : 0);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	/* /proc files say size 0 but have contents: stream those. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    lseek(fd, 0, SEEK_CUR) == 0)
 		return tail_seekable(fd, name, st.st_size, n);
 	return tail_stream(fd, name, n);

@@ -35,3 +35,30 @@ def test_check_style():
     r = subprocess.run(["make", "-s", "check-style"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_syscall_table_doc_current():
+    """docs/architecture.md's system-call table is generated from
+    kern/syscall_table.h and the handlers' files; it must be current."""
+    r = subprocess.run([str(ROOT / "tools" / "syscalls-doc"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_tools_cc_builds_a_static_program(tmp_path):
+    """tools/cc turns a C file into a static x86_64 binary (musl)."""
+    import shutil
+    if not shutil.which("musl-gcc"):
+        pytest.skip("musl-gcc missing (tools/deps installs musl-tools)")
+    src = tmp_path / "prog.c"
+    src.write_text('#include <stdio.h>\nint main(void) { puts("built"); return 3; }\n')
+    r = subprocess.run([str(ROOT / "tools" / "cc"), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "prog"
+    head = out.read_bytes()[:20]
+    assert head[:4] == b"\x7fELF" and head[18] == 62  # EM_X86_64
+    run = subprocess.run([str(out)], capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (3, "built\n")
+    assert b".interp" not in out.read_bytes(), "not a static program"
+    r = subprocess.run([str(ROOT / "tools" / "cc")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no input files" in r.stderr

@@ -246,8 +246,9 @@ static void test_cow(void)
 	char *anon = mmap(NULL, PG, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	anon[0] = 'a';
-	int p[2];
+	int p[2], q[2]; /* child to parent, parent to child */
 	pipe(p);
+	pipe(q);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int r = 0;
@@ -258,7 +259,7 @@ static void test_cow(void)
 		anon[0] = 'b';
 		write(p[1], "x", 1); /* written: now let the parent look */
 		char c;
-		read(p[0], &c, 1);
+		read(q[0], &c, 1);
 		if (cow_value != 2 || buf[0] != 'c' || anon[0] != 'b')
 			r |= 2; /* and its own writes */
 		_exit(r);
@@ -270,11 +271,13 @@ static void test_cow(void)
 	IS(anon[0], 'a', "nor to an anonymous mapping");
 	cow_value = 3;
 	anon[0] = 'z';
-	write(p[1], "x", 1);
+	write(q[1], "x", 1);
 	IS_EXIT(wait_child(pid, 5000), 0,
 		"the child saw the parent's data, then only its own writes");
 	close(p[0]);
 	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 	munmap(anon, PG);
 	cow_value = 1;
 }

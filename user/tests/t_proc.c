@@ -341,8 +341,9 @@ static void test_ids(void)
 	ERR(getpgid(999999), ESRCH, "getpgid of no process");
 	ERR(getsid(999999), ESRCH, "getsid of no process");
 
-	int p[2];
+	int p[2], q[2]; /* child to parent, parent to child */
 	pipe(p);
+	pipe(q);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* own group, then a new session */
@@ -353,15 +354,19 @@ static void test_ids(void)
 			r |= 2; /* a group leader may not setsid */
 		write(p[1], "x", 1);
 		char c;
-		read(p[0], &c, 1);
+		read(q[0], &c, 1);
 		_exit(r);
 	}
 	char c;
 	read(p[0], &c, 1);
 	IS(getpgid(pid), pid, "a child in its own group (setpgid 0,0)");
 	IS(getsid(pid), getsid(0), "it is still in our session");
-	write(p[1], "x", 1);
+	write(q[1], "x", 1);
 	IS_EXIT(wait_child(pid, 5000), 0, "setpgid and setsid rules in child");
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 
 	pid = fork();
 	if (pid == 0) {

@@ -3,7 +3,8 @@
 Interface:
   Cluster(directory)
     .up(cfg)             TFTP tree, vde_switch, N nodes; waits for every
-                         ready line; returns [Boot]; BootFailure (after
+                         ready line and console prompt; returns [Boot];
+                         BootFailure (after
                          stopping what it started, unless keep=True)
     .start(node)         boots one node again (same config), waits: Boot
     .kill(node)          SIGKILL to one node's QEMU (a crash, for tests)
@@ -25,7 +26,12 @@ one's cluster and refuses.
 
 A node is "up" when its QEMU runs and its current log holds the ready line.
 Boot time is measured from spawning QEMU to seeing that line in the log
-(the log is polled every 20 ms).
+(the log is polled every 20 ms). up and start return only once the console
+also answers: the kernel prints the ready line before it starts init, which
+runs /etc/rc and then the shell, so they wait for the shell's prompt (or the
+kernel monitor's, with init=monitor) after the ready line; a command typed
+earlier would get the rc output and the shell's banner mixed into its own.
+With init= naming another program there is no prompt to wait for.
 """
 
 import contextlib
@@ -43,7 +49,8 @@ import time
 from . import BootFailure, NodeDown, ShoalError
 from . import qemu
 from .config import ClusterConfig, format_icount
-from .console import ANSI_RE, Console, LogWatch, READY_RE, scan_console, scan_qemu_log, tail
+from .console import (ANSI_RE, PROMPT_RE, READY_RE, Console, LogWatch, scan_console,
+                      scan_qemu_log, tail)
 from .layout import SUN_PATH_MAX, Layout
 
 # GRUB's own prompt on a node's console: GRUB could not boot the kernel.
@@ -52,6 +59,13 @@ GRUB_GAVE_UP_RE = re.compile(r"^grub> ", re.M)
 POLL = 0.02  # s between looks at the logs while nodes boot
 TERM_GRACE = 3.0  # s a process gets after SIGTERM before SIGKILL
 LOG_TAIL = 25  # lines of a failed node's log shown
+
+
+def prompt_expected(cfg):
+    """Whether the node's console program prints a prompt when it is ready:
+    the default init (its shell) and the kernel monitor do."""
+    inits = [w[5:] for w in cfg.append.split() if w.startswith("init=")]
+    return not inits or inits[-1] in ("/bin/init", "monitor")
 
 
 def default_timeout(nodes):
@@ -361,12 +375,15 @@ class Cluster:
 
     def _wait_ready(self, cfg, st, starts, timeout):
         """Wait for each node in starts ({node: t0}) to print its ready
-        line. Fails fast on a panic, exception, reboot, wrong node number,
-        triple fault, GRUB's prompt (it could not boot) or QEMU's exit."""
+        line, then its console prompt (see prompt_expected). Fails fast on
+        a panic, exception, reboot, wrong node number, triple fault, GRUB's
+        prompt (it could not boot) or QEMU's exit."""
         watches = {n: LogWatch(self.lay.log(n), from_start=True) for n in starts}
         texts = {n: "" for n in starts}
         pending = set(starts)
         boots = {}
+        ready_at = {}
+        prompt = prompt_expected(cfg)
         deadline = time.monotonic() + timeout
         next_qemu_check = 0.0
         while pending:
@@ -387,10 +404,12 @@ class Cluster:
                     problems.append("GRUB could not boot the kernel (it fell back to its prompt)")
                 if check_qemu:
                     problems += scan_qemu_log(self._read(self.lay.qemu_log(n)))
+                if m and n not in ready_at:
+                    ready_at[n] = now
                 if problems:
                     failures[n] = problems[0]
-                elif m:
-                    secs = now - starts[n]
+                elif m and (not prompt or PROMPT_RE.search(texts[n], m.end())):
+                    secs = ready_at[n] - starts[n]
                     boots[n] = Boot(n, pid, secs)
                     st["nodes"][str(n)]["boot_seconds"] = round(secs, 3)
                     pending.discard(n)
@@ -406,7 +425,9 @@ class Cluster:
             if pending and now > deadline:
                 self._save(st)
                 raise BootFailure(self._failure_report(
-                    {n: f"no ready line within {timeout:g} s" for n in sorted(pending)}, set()))
+                    {n: (f"ready, but no console prompt within {timeout:g} s" if n in ready_at
+                         else f"no ready line within {timeout:g} s") for n in sorted(pending)},
+                    set()))
             if pending:
                 time.sleep(POLL)
         self._save(st)

@@ -20,14 +20,17 @@ Interface:
   LogWatch(path)              follows a log file QEMU appends to; tells
                               when a restarted node replaced the file
   READY_RE, BANNER_RE         the kernel's ready line and boot banner
+  PROMPT_RE                   the console shell's (or the monitor's) prompt
 
 How run() finds a command's output and status: it types
     ^U CMD; echo @@<nonce>@@ $? CR
 (^U erases anything left on the line), waits for a line "@@<nonce>@@ <n>"
 that is not the echo of what it typed, and returns what lies between the end
-of the echoed line and that marker line, CRLF turned into LF. The shell (the
-kernel monitor today) must echo input, treat `;` as a separator and expand
-`$?`; nothing depends on its prompt.
+of the echoed line and that marker line, CRLF turned into LF. The shell
+(/bin/sh, or the kernel monitor with init=monitor) must echo input, treat
+`;` as a separator and expand `$?`; nothing here depends on its prompt
+(Cluster.up waits for it, so that the first command does not race the
+shell's start).
 
 Reads never block for longer than the caller's timeout. The console has no
 flow control problems to handle: QEMU stops reading the socket while the
@@ -57,6 +60,10 @@ import time
 from . import NodeDown, ShoalError
 
 READY_RE = re.compile(r"shoal: node (\d+) ready")
+# The prompt of what answers on the console once the node is ready: the
+# shell init starts (`node3$ `, from uname) or the kernel monitor
+# (`shoal:3> `, with init=monitor or when init cannot start).
+PROMPT_RE = re.compile(r"(?m)^(?:[\w.-]+\$|shoal:\d+>) ")
 BANNER_RE = re.compile(r"Shoal \S+ booting")
 FAILURE_PATTERNS = {
     "panic": re.compile(r"SHOAL PANIC"),
