@@ -1,5 +1,5 @@
 /*
- * pipe.c — pipes: a 16 KiB ring buffer between a read end and a write end.
+ * pipe.c — pipes: a 64 KiB ring buffer between a read end and a write end.
  *
  * Interface (fs/vfs.h): pipe_create(&rf, &wf, flags). Both files share an
  * anonymous FIFO vnode (no mount) whose priv is the pipe; the pipe is
@@ -32,7 +32,7 @@
 #include "kern/syscall.h"
 #include "vm/vm.h"
 
-#define PIPE_SIZE 16384
+#define PIPE_SIZE 65536
 #define FIONREAD 0x541b
 
 struct pipe {

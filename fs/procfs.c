@@ -447,7 +447,6 @@ static int procfs_unmount(struct mount *m)
 
 static struct fstype procfs_type = {
 	.name = "proc",
-	.single = true,
 	.mount = procfs_mount,
 	.unmount = procfs_unmount,
 };

@@ -372,7 +372,7 @@ void tty_reclaim(struct tty *t);
 /* ----------------------------------------------------------------- pipes */
 
 /* A pipe: *rf reads, *wf writes (flags may hold O_NONBLOCK, O_CLOEXEC).
- * 16 KiB of buffer; writes of at most PIPE_BUF bytes are never
+ * 64 KiB of buffer (as Linux); writes of at most PIPE_BUF bytes are never
  * interleaved with others. -ENOMEM. */
 int pipe_create(struct file **rf, struct file **wf, int flags);
 

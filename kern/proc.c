@@ -216,22 +216,33 @@ static void proc_switch(struct thread *prev, struct thread *next)
 	}
 }
 
-/* The signal Linux sends for an exception vector. */
-static int vector_signal(unsigned vector)
+/* The signal and si_code Linux gives for an exception vector (err: the
+ * #PF error code, bit 0 set when the page was present). */
+static int vector_signal(unsigned vector, uint64_t err, int *code)
 {
 	switch (vector) {
 	case 0: /* #DE */
+		*code = 1; /* FPE_INTDIV */
+		return 8;
 	case 16: /* #MF */
 	case 19: /* #XM */
+		*code = 7; /* FPE_FLTINV */
 		return 8;
 	case 1: /* #DB */
 	case 3: /* #BP */
+		*code = 1; /* TRAP_BRKPT */
 		return 5;
 	case 6: /* #UD */
+		*code = 2; /* ILL_ILLOPN */
 		return 4;
 	case 17: /* #AC */
+		*code = 1; /* BUS_ADRALN */
 		return 7;
-	default:
+	case 14: /* #PF */
+		*code = err & 1 ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
+		return 11;
+	default: /* #GP and the rest */
+		*code = 0x80; /* SI_KERNEL */
 		return 11;
 	}
 }
@@ -239,9 +250,29 @@ static int vector_signal(unsigned vector)
 static void user_fault(unsigned vector, const char *name, uintptr_t rip,
 		       uintptr_t addr)
 {
-	if (!proc_current())
+	struct proc *p = proc_current();
+	if (!p)
 		return; /* not ours: trap.c reports it as a kernel fault */
-	signal_fault(vector_signal(vector), addr, name, rip);
+	if (vector == 14 && p->user.space &&
+	    p->user.space->last_fault_err == -ENOMEM) {
+		/* No page for a valid access: the node is out of memory. The
+		 * process that asked dies (SIGKILL, as Linux's OOM killer
+		 * does); the node goes on. */
+		irq_enable();
+		struct mem_stats st;
+		mem_get_stats(&st);
+		printk("shoal: pid %d (%s) killed by SIGKILL: out of memory at "
+		       "rip %#lx addr %#lx (%lu KiB free, %lu KiB resident)\n",
+		       p->pid, p->name, (unsigned long)rip, (unsigned long)addr,
+		       (unsigned long)(st.free_bytes >> 10),
+		       (unsigned long)(p->user.space->pages * 4));
+		proc_exit(9);
+	}
+	uint64_t err =
+		arch_user_frame(thread_stack_top(thread_current()))->error;
+	int code;
+	int sig = vector_signal(vector, err, &code);
+	signal_fault(sig, code, addr, name, rip);
 }
 
 void proc_procfs_init(void); /* proc_procfs.c */
@@ -605,9 +636,10 @@ static void proc_run(void *arg)
 	arch_enter_user(p->user.entry, p->user.start_rsp);
 }
 
-/* Read all of path (from at) into a new kernel buffer. */
+/* Read all of path (from at) into a new kernel buffer; *fp keeps the
+ * file open (the text pages are read from it again, on demand). */
 static int read_file(struct vnode *at, const char *path, void **out,
-		     size_t *size)
+		     size_t *size, struct file **fp)
 {
 	struct file *f;
 	int rc = vfs_open(at, path, O_RDONLY, 0, &f);
@@ -634,13 +666,14 @@ static int read_file(struct vnode *at, const char *path, void **out,
 		else
 			done += (size_t)n;
 	}
-	file_close(f);
 	if (rc) {
+		file_close(f);
 		kfree(buf);
 		return rc;
 	}
 	*out = buf;
 	*size = done;
+	*fp = f;
 	return 0;
 }
 
@@ -651,12 +684,21 @@ static unsigned vm_prot(unsigned elf_prot)
 	       (elf_prot & ELF_PROT_X ? VM_PROT_EXEC : 0);
 }
 
-/* Map and fill the loadable segments of a parsed image into s. */
+/*
+ * Map the loadable segments of a parsed image into s. A read-only segment
+ * whose pages it alone uses, whose file bytes fill it (memsz == filesz)
+ * and whose address and file offset agree modulo the page size — program
+ * text and read-only data — is mapped from the file: its pages are read
+ * on first touch and stay clean, so they cost nothing until used and
+ * migration need not send them. Everything else (data, bss, segments
+ * sharing a page) is anonymous memory filled from the image now.
+ */
 static int load_segments(struct vm_space *s, const struct elf_info *in,
-			 const char *image)
+			 const char *image, struct file *f)
 {
 	uintptr_t start[ELF_MAX_SEGMENTS], end[ELF_MAX_SEGMENTS];
-	unsigned prot[ELF_MAX_SEGMENTS], n = 0;
+	unsigned prot[ELF_MAX_SEGMENTS], n = 0, nseg[ELF_MAX_SEGMENTS];
+	unsigned first[ELF_MAX_SEGMENTS];
 	for (unsigned i = 0; i < in->nseg; i++) {
 		const struct elf_segment *sg = &in->seg[i];
 		uintptr_t a = ALIGN_DOWN(sg->vaddr, PAGE_SIZE);
@@ -664,28 +706,49 @@ static int load_segments(struct vm_space *s, const struct elf_info *in,
 		if (n && a < end[n - 1]) { /* shares a page with the last */
 			end[n - 1] = MAX(end[n - 1], b);
 			prot[n - 1] |= vm_prot(sg->prot);
+			nseg[n - 1]++;
 			continue;
 		}
 		start[n] = a;
 		end[n] = b;
+		first[n] = i;
+		nseg[n] = 1;
 		prot[n++] = vm_prot(sg->prot);
 	}
-	/* Writable while the bytes are copied in, then as the file says. */
+	bool from_file[ELF_MAX_SEGMENTS];
 	for (unsigned i = 0; i < n; i++) {
-		int rc = vm_region_add(s, start[i], end[i] - start[i],
-				       prot[i] | VM_PROT_WRITE, VM_REGION_ANON,
-				       NULL, 0);
+		const struct elf_segment *sg = &in->seg[first[i]];
+		from_file[i] = f && nseg[i] == 1 &&
+			       !(prot[i] & VM_PROT_WRITE) &&
+			       sg->memsz == sg->filesz &&
+			       (sg->vaddr - sg->offset) % PAGE_SIZE == 0;
+		int rc = from_file[i]
+				 ? vm_region_add_file(
+					   s, start[i], end[i] - start[i],
+					   prot[i], sys_file_pager(), f,
+					   ALIGN_DOWN(sg->offset, PAGE_SIZE))
+				 /* Writable while the bytes are copied in,
+				  * then as the file says. */
+				 : vm_region_add(s, start[i], end[i] - start[i],
+						 prot[i] | VM_PROT_WRITE,
+						 VM_REGION_ANON, NULL, 0);
 		if (rc)
 			return rc;
 	}
-	for (unsigned i = 0; i < in->nseg; i++) {
+	for (unsigned i = 0, r = 0; i < in->nseg; i++) {
 		const struct elf_segment *sg = &in->seg[i];
+		while (r + 1 < n && sg->vaddr >= end[r])
+			r++;
+		if (from_file[r])
+			continue;
 		int rc = copy_to_user(s, sg->vaddr, image + sg->offset,
 				      sg->filesz);
 		if (rc)
 			return rc;
 	}
 	for (unsigned i = 0; i < n; i++) {
+		if (from_file[i])
+			continue;
 		int rc = vm_region_protect(s, start[i], end[i] - start[i],
 					   prot[i]);
 		if (rc)
@@ -744,7 +807,7 @@ static int build_stack(struct image *im, const struct elf_info *in,
 
 /* Build the image of the ELF file in image[0..size) into im. */
 static int load_elf(struct image *im, const char *path, const char *image,
-		    size_t size, const char *const *argv,
+		    size_t size, struct file *f, const char *const *argv,
 		    const char *const *envp, int pid)
 {
 	struct elf_info *in = kzalloc(sizeof *in);
@@ -758,7 +821,8 @@ static int load_elf(struct image *im, const char *path, const char *image,
 		rc = elf_apply_bias(in, DYN_BIAS);
 	if (!rc) {
 		im->space = vm_space_create();
-		rc = im->space ? load_segments(im->space, in, image) : -ENOMEM;
+		rc = im->space ? load_segments(im->space, in, image, f)
+			       : -ENOMEM;
 	}
 	if (!rc)
 		rc = build_stack(im, in, path, argv, envp, pid);
@@ -785,15 +849,18 @@ static int load_image(struct image *im, struct vnode *at, const char *path,
 {
 	void *data;
 	size_t size;
-	int rc = read_file(at, path, &data, &size);
+	struct file *f;
+	int rc = read_file(at, path, &data, &size, &f);
 	if (rc)
 		return rc;
 	const char *img = data;
 	if (size < 2 || img[0] != '#' || img[1] != '!') {
-		rc = load_elf(im, path, img, size, argv, envp, pid);
+		rc = load_elf(im, path, img, size, f, argv, envp, pid);
+		file_close(f); /* the text regions hold their own references */
 		kfree(data);
 		return rc;
 	}
+	file_close(f);
 	if (depth >= INTERP_DEPTH) {
 		kfree(data);
 		return -ELOOP;
@@ -855,6 +922,7 @@ struct proc *proc_exec_first(const char *path, const char *const *argv,
 		return NULL;
 	set_name(p, path);
 	arch_fpu_init_state(p->user.fpu);
+	proc_rlimit_defaults(p);
 	p->sys.cwd = vfs_root();
 	spin_lock(&proc_lock);
 	p->sys.pgid = p->sys.sid = p->pid;
@@ -1064,6 +1132,7 @@ static long do_fork(uint64_t flags, uint64_t stack, const struct clone_extra *x)
 			c->sys.fd[i] = file_dup(parent->sys.fd[i]);
 	memcpy(c->sys.cloexec, parent->sys.cloexec, sizeof c->sys.cloexec);
 	c->sys.umask = parent->sys.umask;
+	memcpy(c->sys.rlim, parent->sys.rlim, sizeof c->sys.rlim);
 	c->sys.cwd = vnode_ref(parent->sys.cwd);
 	memcpy(c->sys.action, parent->sys.action, sizeof c->sys.action);
 	if (parent->sys.cmdline) {

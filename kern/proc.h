@@ -42,6 +42,8 @@
 #define PROC_MMAP_BASE 0x0000100000000000ull /* first mmap search address */
 #define PROC_CMDLINE_MAX 4096
 #define NSIG 64
+#define PROC_NRLIMIT 16 /* RLIM_NLIMITS */
+#define PROC_RLIMIT_NOFILE 7
 
 struct file;
 struct vnode;
@@ -110,6 +112,9 @@ struct sys_ctx {
 	uint64_t cpu_ns_final; /* the thread's CPU time, at exit */
 	uint64_t minflt;
 	uint64_t alarm_ns, alarm_interval_ns; /* ITIMER_REAL; proc_lock */
+	struct proc_rlimit {
+		uint64_t cur, max;
+	} rlim[PROC_NRLIMIT]; /* getrlimit/setrlimit; inherited by fork */
 };
 
 struct proc {
@@ -150,6 +155,8 @@ void proc_notify_parent_locked(struct proc *p, int code, int status);
 struct proc *proc_first(void); /* the process list; holds proc_lock */
 /* Make p init: orphans are adopted by it. */
 void proc_set_init(struct proc *p);
+/* Fill p's limits with the defaults (kern/sys_misc.c). */
+void proc_rlimit_defaults(struct proc *p);
 /* CPU time of p's thread so far (its final figure once a zombie). */
 uint64_t proc_cpu_ns(const struct proc *p);
 
@@ -171,7 +178,8 @@ bool signal_user_return(struct trapframe *tf);
 void signal_exec_reset(struct proc *p);
 /* A fault in ring 3: post sig with the fault address (forced: a blocked
  * or ignored fault signal still kills). */
-void signal_fault(int sig, uint64_t addr, const char *what, uint64_t rip);
+void signal_fault(int sig, int code, uint64_t addr, const char *what,
+		  uint64_t rip);
 /* The name of a signal ("SIGSEGV"), or "signal N" in buf. */
 const char *signal_name(int sig);
 

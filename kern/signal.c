@@ -352,14 +352,19 @@ void signal_exec_reset(struct proc *p)
 	}
 }
 
-void signal_fault(int sig, uint64_t addr, const char *what, uint64_t rip)
+void signal_fault(int sig, int code, uint64_t addr, const char *what,
+		  uint64_t rip)
 {
 	struct proc *p = proc_current();
 	const struct k_sigaction *sa = &p->sys.action[sig - 1];
 	irq_enable(); /* we are on the process's own stack, from ring 3 */
 	if (sa->handler > SIG_IGN && !(p->user.sigmask & BIT(sig))) {
-		struct siginfo_k si = {.code = 1 /* SEGV_MAPERR etc. */,
-				       .addr = addr ? addr : rip};
+		/* si_addr: the address for #PF, the instruction otherwise;
+		 * SI_KERNEL faults (#GP) carry none, as Linux. */
+		struct siginfo_k si = {.code = code,
+				       .addr = code == 0x80 ? 0
+					       : addr	    ? addr
+							    : rip};
 		proc_signal_info(p, sig, &si);
 		return;
 	}

@@ -1,22 +1,30 @@
 /*
  * string.c — the C library's memory and string functions the kernel needs.
  * GCC may emit calls to memcpy/memset/memmove/memcmp on its own, so these
- * exist under their standard names. memset and memcpy use `rep stosb` /
- * `rep movsb`, which current CPUs (and QEMU's TCG) run a cache line at a time.
+ * exist under their standard names. memset and memcpy move eight bytes a step
+ * (`rep stosq` / `rep movsq`, then the tail bytewise): QEMU's TCG runs a
+ * string instruction one element per iteration, so 8-byte elements copy
+ * several times faster there (measured: pipe bandwidth); real CPUs run
+ * both forms a cache line at a time.
  */
 #include "kern/kern.h"
 
 void *memset(void *d, int c, size_t n)
 {
 	void *p = d;
-	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = 0x0101010101010101ull * (unsigned char)c;
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(r) : "a"(v) : "memory");
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *dp = d;
-	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(dp), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(r) : : "memory");
 	return d;
 }
 

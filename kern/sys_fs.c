@@ -34,7 +34,7 @@
 #include "kern/syscall.h"
 #include "vm/vm.h"
 
-#define IO_CHUNK 16384 /* the pipe's whole buffer; more than a tty line */
+#define IO_CHUNK 65536 /* the pipe's whole buffer; more than a tty line */
 #define IOV_MAX 1024
 #define RW_MAX 0x7ffff000ull /* Linux's MAX_RW_COUNT */
 #define DENTS_MAX 32768 /* bytes of getdents64 records per call */
@@ -59,7 +59,7 @@
 #define F_RDLCK 0
 #define F_WRLCK 1
 #define F_UNLCK 2
-#define PIPE_SIZE 16384 /* fs/pipe.c */
+#define PIPE_SIZE 65536 /* fs/pipe.c */
 
 #define FIONREAD 0x541b
 #define FIONBIO 0x5421
@@ -91,7 +91,7 @@ static bool writable(const struct file *f)
  * free until this call installs something.) */
 static bool fd_free(int min)
 {
-	for (int fd = min; fd < PROC_MAX_FD; fd++)
+	for (int fd = min; fd < proc_nofile(); fd++)
 		if (!fd_get(fd))
 			return true;
 	return false;
@@ -459,7 +459,7 @@ static long dup_to(uint64_t oldfd, uint64_t newfd, bool cloexec)
 {
 	struct file *f = fd_file(oldfd);
 	uint32_t nfd = (uint32_t)newfd;
-	if (!f || nfd >= PROC_MAX_FD)
+	if (!f || nfd >= (uint32_t)proc_nofile())
 		return -EBADF;
 	file_dup(f);
 	if (fd_get((int)nfd))
@@ -578,7 +578,7 @@ long sys_fcntl(const uint64_t a[6])
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC: {
-		if (arg >= PROC_MAX_FD)
+		if (arg >= (uint64_t)proc_nofile())
 			return -EINVAL;
 		int nfd = fd_install(file_dup(f), (int)arg,
 				     cmd == F_DUPFD_CLOEXEC);

@@ -133,6 +133,11 @@ static const struct vm_pager file_pager = {
 	.release = file_release,
 };
 
+const struct vm_pager *sys_file_pager(void)
+{
+	return &file_pager;
+}
+
 /* ------------------------------------------------------------ brk */
 
 long sys_brk(const uint64_t a[6])
@@ -258,7 +263,9 @@ long sys_mmap(const uint64_t a[6])
 	if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
 		return -EOPNOTSUPP;
 	if (type != MAP_SHARED && type != MAP_PRIVATE &&
-	    type != MAP_SHARED_VALIDATE)
+	    (type != MAP_SHARED_VALIDATE || anon)) /* as Linux: anonymous
+						      memory knows only the
+						      two plain types */
 		return -EINVAL;
 	if (fixed) {
 		if (addr > TASK_SIZE - len)

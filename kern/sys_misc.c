@@ -6,13 +6,14 @@
  * Credentials: everyone is root (uid = gid = 0, no supplementary groups);
  * setuid/setgid accept 0 only (-EPERM otherwise: there is nobody else).
  *
- * Resource limits are the same for every process and fixed: RLIMIT_NOFILE
- * 256/256 (PROC_MAX_FD), RLIMIT_STACK 8 MiB/unlimited, RLIMIT_NPROC the
+ * Resource limits are per process (the system context), inherited by
+ * fork: RLIMIT_NOFILE 256/256 (PROC_MAX_FD; enforced by every call that
+ * makes a descriptor), RLIMIT_STACK 8 MiB/unlimited, RLIMIT_NPROC the
  * node's process limit, RLIMIT_CORE 0/unlimited, the rest unlimited.
  * setrlimit validates as Linux does (-EINVAL for soft above hard, -EPERM
- * for NOFILE above 256, the most descriptors a process can have) and then
- * changes nothing: a later getrlimit still shows the defaults. Per-process
- * limits need a field in the system context (kern/proc.h).
+ * for NOFILE above 256, the most descriptors a process can have; everyone
+ * is root, so hard limits may be raised). Only NOFILE is enforced; the
+ * others are kept and reported.
  *
  * getrandom: ChaCha20 (RFC 8439's block function) as a generator with fast
  * key erasure (each request ends by replacing the key with fresh output).
@@ -149,7 +150,7 @@ struct k_rlimit {
 	uint64_t cur, max;
 };
 
-static struct k_rlimit rlimit_of(unsigned res)
+static struct k_rlimit rlimit_default(unsigned res)
 {
 	switch (res) {
 	case RLIMIT_STACK:
@@ -165,13 +166,29 @@ static struct k_rlimit rlimit_of(unsigned res)
 	}
 }
 
-/* Validate a new limit (see the top of the file: it is then ignored). */
-static int rlimit_check(unsigned res, const struct k_rlimit *l)
+void proc_rlimit_defaults(struct proc *p)
+{
+	for (unsigned r = 0; r < RLIM_NLIMITS; r++) {
+		struct k_rlimit l = rlimit_default(r);
+		p->sys.rlim[r].cur = l.cur;
+		p->sys.rlim[r].max = l.max;
+	}
+}
+
+static struct k_rlimit rlimit_of(struct proc *p, unsigned res)
+{
+	return (struct k_rlimit){p->sys.rlim[res].cur, p->sys.rlim[res].max};
+}
+
+/* Validate a new limit against the current one, then set it. */
+static int rlimit_set(struct proc *p, unsigned res, const struct k_rlimit *l)
 {
 	if (l->cur > l->max)
 		return -EINVAL;
 	if (res == RLIMIT_NOFILE && l->max > PROC_MAX_FD)
 		return -EPERM;
+	p->sys.rlim[res].cur = l->cur;
+	p->sys.rlim[res].max = l->max;
 	return 0;
 }
 
@@ -179,7 +196,7 @@ long sys_getrlimit(const uint64_t a[6])
 {
 	if (a[0] >= RLIM_NLIMITS)
 		return -EINVAL;
-	struct k_rlimit l = rlimit_of((unsigned)a[0]);
+	struct k_rlimit l = rlimit_of(proc_current(), (unsigned)a[0]);
 	return user_out(a[1], &l, sizeof l);
 }
 
@@ -190,7 +207,7 @@ long sys_setrlimit(const uint64_t a[6])
 	struct k_rlimit l;
 	if (user_in(&l, a[1], sizeof l))
 		return -EFAULT;
-	return rlimit_check((unsigned)a[0], &l);
+	return rlimit_set(proc_current(), (unsigned)a[0], &l);
 }
 
 long sys_prlimit64(const uint64_t a[6])
@@ -199,15 +216,18 @@ long sys_prlimit64(const uint64_t a[6])
 	unsigned res = (unsigned)a[1];
 	if (res >= RLIM_NLIMITS)
 		return -EINVAL;
-	/* Other processes' limits are the same, but not reachable from
-	 * here: only the caller's own. */
+	/* Only the caller's own limits (another process's would need
+	 * proc_lock around a sleeping copy). */
 	if (pid < 0 || (pid && pid != proc_current()->pid))
 		return -ESRCH;
-	struct k_rlimit nl, old = rlimit_of(res);
+	struct proc *p = proc_current();
+	struct k_rlimit nl, old = rlimit_of(p, res);
+	if (a[2] && user_in(&nl, a[2], sizeof nl))
+		return -EFAULT;
+	if (a[3] && !user_range_ok(a[3], sizeof old, true))
+		return -EFAULT;
 	if (a[2]) {
-		if (user_in(&nl, a[2], sizeof nl))
-			return -EFAULT;
-		int rc = rlimit_check(res, &nl);
+		int rc = rlimit_set(p, res, &nl);
 		if (rc)
 			return rc;
 	}
@@ -570,6 +590,31 @@ long sys_reboot(const uint64_t a[6])
  * from a device is -ENOTBLK (the kernel mounts /data itself at boot).
  * umount2(2) unmounts any mount point (-EBUSY while in use).
  */
+/* vfs_mount and vfs_unmount take absolute paths: a relative target is
+ * joined to the caller's working directory. The result replaces *path. */
+static int absolute_path(char **path)
+{
+	if ((*path)[0] == '/')
+		return 0;
+	char *abs = kmalloc(PATH_MAX);
+	if (!abs)
+		return -ENOMEM;
+	int n = vfs_path(proc_cwd(), abs, PATH_MAX);
+	int rc = n < 0 ? n : 0;
+	if (!rc && (size_t)n + 1 + strlen(*path) >= PATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (!rc) {
+		if (n > 1)
+			abs[n++] = '/';
+		strlcpy(abs + n, *path, PATH_MAX - (size_t)n);
+		kfree(*path);
+		*path = abs;
+	} else {
+		kfree(abs);
+	}
+	return rc;
+}
+
 long sys_mount(const uint64_t a[6])
 {
 	char *target = NULL, *type = NULL;
@@ -580,6 +625,8 @@ long sys_mount(const uint64_t a[6])
 		rc = -EINVAL; /* remount, bind, move, ...: not supported */
 	if (!rc && strcmp(type, "proc") && strcmp(type, "devfs"))
 		rc = !strcmp(type, "ext2") ? -ENOTBLK : -ENODEV;
+	if (!rc)
+		rc = absolute_path(&target);
 	if (!rc)
 		rc = vfs_mount(type, NULL, target,
 			       (a[3] & MS_RDONLY) ? MNT_RDONLY : 0);
@@ -596,7 +643,9 @@ long sys_umount2(const uint64_t a[6])
 	int rc = user_path(a[0], &target);
 	if (rc)
 		return rc;
-	rc = vfs_unmount(target);
+	rc = absolute_path(&target);
+	if (!rc)
+		rc = vfs_unmount(target);
 	kfree(target);
 	return rc;
 }

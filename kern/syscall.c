@@ -111,7 +111,8 @@ int user_path(uintptr_t upath, char **out)
 	long n = strncpy_from_user(space(), buf, upath, PATH_MAX);
 	if (n < 0 || n >= PATH_MAX) {
 		kfree(buf);
-		return n < 0 ? -EFAULT : -ENAMETOOLONG;
+		return n == -ENAMETOOLONG || n >= PATH_MAX ? -ENAMETOOLONG
+							   : -EFAULT;
 	}
 	*out = buf;
 	return 0;
@@ -128,7 +129,7 @@ struct file *fd_get(int fd)
 int fd_install(struct file *f, int min, bool cloexec)
 {
 	struct proc *p = proc_current();
-	for (int fd = min < 0 ? 0 : min; fd < PROC_MAX_FD; fd++) {
+	for (int fd = min < 0 ? 0 : min; fd < proc_nofile(); fd++) {
 		if (!p->sys.fd[fd]) {
 			p->sys.fd[fd] = f;
 			fd_set_cloexec(fd, cloexec);
@@ -166,6 +167,12 @@ void fd_set_cloexec(int fd, bool on)
 		p->sys.cloexec[fd / 64] |= 1ull << (fd % 64);
 	else
 		p->sys.cloexec[fd / 64] &= ~(1ull << (fd % 64));
+}
+
+int proc_nofile(void)
+{
+	uint64_t cur = proc_current()->sys.rlim[PROC_RLIMIT_NOFILE].cur;
+	return cur < PROC_MAX_FD ? (int)cur : PROC_MAX_FD;
 }
 
 struct vnode *proc_cwd(void)

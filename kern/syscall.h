@@ -49,6 +49,8 @@ bool fd_get_cloexec(int fd);
 void fd_set_cloexec(int fd, bool on);
 /* The calling process's working directory (borrowed) and umask. */
 struct vnode *proc_cwd(void);
+/* Descriptors the caller may have: RLIMIT_NOFILE, at most PROC_MAX_FD. */
+int proc_nofile(void);
 uint32_t proc_umask(void);
 void proc_set_umask(uint32_t mask); /* umask(2) */
 
@@ -61,5 +63,11 @@ void proc_set_umask(uint32_t mask); /* umask(2) */
  */
 uint64_t proc_children_cpu_ns(void);
 int proc_count(void);
+
+/* The pager of private file mappings (kern/sys_mem.c): backing is a
+ * struct file (the region holds a reference); execve maps program text
+ * through it too. */
+struct vm_pager;
+const struct vm_pager *sys_file_pager(void);
 
 #endif

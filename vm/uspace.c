@@ -246,7 +246,11 @@ void vm_space_destroy(struct vm_space *s)
 
 static int page_fault_hook(uintptr_t addr, unsigned err)
 {
-	return cur_space ? vm_fault(cur_space, addr, err) : -EFAULT;
+	if (!cur_space)
+		return -EFAULT;
+	int rc = vm_fault(cur_space, addr, err);
+	cur_space->last_fault_err = rc;
+	return rc;
 }
 
 void vm_space_switch(struct vm_space *s)

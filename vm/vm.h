@@ -122,6 +122,7 @@ struct vm_space {
 	/* Present user pages, and those migration must send: every present
 	 * page of an anonymous region and every written file-backed page. */
 	uint64_t pages, dirty_pages;
+	int last_fault_err; /* the last #PF's result: -ENOMEM = out of memory */
 };
 
 /* A new space with no regions; NULL when out of memory. */

@@ -16,6 +16,8 @@ The tests drive Shoal through the same library as tools/cluster
                     (pxe by default), in build/test-cluster-shared
   make_cluster      a factory: make_cluster(name, nodes=1, boot=..., **cfg)
                     brings a cluster up in build/test-cluster-<name>
+  module_cluster    the same factory, module-scoped: one boot shared by the
+                    tests of a module (e.g. test_shell.py)
   oneshot           oneshot(append, timeout) boots one node directly with
                     isa-debug-exit and waits for QEMU to exit: (status, log)
   cli               cli(*args, dir=...) runs tools/cluster: CompletedProcess
@@ -246,8 +248,7 @@ def cluster4(kernel):
     stop_cluster(c)
 
 
-@pytest.fixture
-def make_cluster(kernel):
+def _cluster_factory(kernel):
     made = []
 
     def make(name, nodes=1, boot=BOOT, **kw):
@@ -257,6 +258,16 @@ def make_cluster(kernel):
     yield make
     for c in made:
         stop_cluster(c)
+
+
+@pytest.fixture
+def make_cluster(kernel):
+    yield from _cluster_factory(kernel)
+
+
+@pytest.fixture(scope="module")
+def module_cluster(kernel):
+    yield from _cluster_factory(kernel)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""test_boot.py — single nodes: PXE and direct boot, the in-kernel
-self-tests, the exception report, and `tools/cluster up` failing cleanly
-when a node cannot come up."""
+"""test_boot.py — single nodes: PXE and direct boot (up to the console
+shell that init starts), the in-kernel self-tests, the exception report,
+and `tools/cluster up` failing cleanly when a node cannot come up."""
 
 import os
 import re
@@ -26,8 +26,9 @@ def test_pxe_boot(cli, cluster_dir, kernel):
         assert re.search(r"command line '[^']*\bnode=0\b", log)
         size = os.path.getsize(kernel[1])
         assert re.search(rf"module 'root' at \S+, {size} bytes", log), log
-        r = cli("run", "0", "node", dir=d)
-        assert (r.returncode, r.stdout) == (0, "node 0\n"), r.stderr
+        assert re.search(r"^rc: node0 up\r?$", log, re.M), log  # init ran /etc/rc
+        r = cli("run", "0", "echo $HOSTNAME", dir=d)
+        assert (r.returncode, r.stdout) == (0, "node0\n"), r.stderr
     finally:
         cli("down", dir=d)
 
@@ -36,10 +37,17 @@ def test_direct_boot(make_cluster):
     """qboot + the PVH entry: no firmware to speak of."""
     c = make_cluster("direct", nodes=1, boot="direct", append="loglevel=6")
     with c.console(0) as con:
-        assert con.run("node") == ("node 0\n", 0)
-        out, status = con.run("log")
+        assert con.run("echo $HOSTNAME") == ("node0\n", 0)
+        out, status = con.run("dmesg")
         assert status == 0
         assert re.search(r"loader PVH, command line 'node=0 loglevel=6'", out), out
+        assert re.search(r"^shoal: node 0 ready$", out, re.M), out
+        # init (pid 1) started the console shell: the first run() already
+        # got a clean answer, so `up` waited for the shell's prompt.
+        out, status = con.run("ps")
+        assert status == 0
+        assert re.search(r"^ +1 +0 +S +0 +\S+ /bin/init$", out, re.M), out
+        assert re.search(r"^ +\d+ +1 +S +0 +\S+ -sh$", out, re.M), out
 
 
 def test_selftests_pass(oneshot):

@@ -7,7 +7,7 @@ import re
 
 
 def test_fs_calls(make_cluster):
-    c = make_cluster("fscalls", nodes=1, boot="direct")
+    c = make_cluster("fscalls", nodes=1, boot="direct", append="init=monitor")
     with c.console(0) as con:
         out, status = con.run("exec /bin/tests/fscalls", timeout=120)
         failed = re.findall(r"^not ok .*$", out, re.M)

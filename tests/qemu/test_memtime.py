@@ -22,7 +22,7 @@ def run_tap(con, cmd):
 
 
 def test_memtime(make_cluster):
-    c = make_cluster("memtime", nodes=1, boot="direct")
+    c = make_cluster("memtime", nodes=1, boot="direct", append="init=monitor")
     with c.console(0) as con:
         run_tap(con, "exec /bin/tests/memtime")
 

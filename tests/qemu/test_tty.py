@@ -32,7 +32,7 @@ def test_tty_selftests(oneshot):
 
 
 def test_ttytest(make_cluster):
-    c = make_cluster("tty", nodes=1, boot="direct")
+    c = make_cluster("tty", nodes=1, boot="direct", append="init=monitor")
     with c.console(0) as con:
         marker, begin = start(con, "exec /bin/tests/ttytest")
         steps = [
@@ -62,7 +62,7 @@ def test_ttytest(make_cluster):
 
 
 def test_interrupt_and_reclaim(make_cluster):
-    c = make_cluster("tty2", nodes=1, boot="direct")
+    c = make_cluster("tty2", nodes=1, boot="direct", append="init=monitor")
     with c.console(0) as con:
         # ^C reaches a program that computes and never reads.
         marker, begin = start(con, "exec /bin/tests/ttytest spin")

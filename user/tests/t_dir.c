@@ -100,9 +100,8 @@ static void test_getdents(void)
 	mkdir("ls/sub", 0755);
 	symlink("alpha", "ls/sym");
 	int fd = SYS(open("ls", O_RDONLY | O_DIRECTORY), "open a directory");
-	IS(list_dir(fd, 4096, names, 5, &seen, types,
-		    &dots),
-	   5, "getdents64 lists five entries besides . and ..");
+	IS(list_dir(fd, 4096, names, 5, &seen, types, &dots), 5,
+	   "getdents64 lists five entries besides . and ..");
 	IS(seen, 0x1f, "every name is listed");
 	IS(dots, 2, ". and .. are listed");
 	OK(types[0] == DT_REG || types[0] == DT_UNKNOWN, "d_type of a file");

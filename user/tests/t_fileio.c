@@ -65,7 +65,8 @@ static void test_flags(void)
 	fd = SYS(open("a", O_WRONLY | O_APPEND), "open O_APPEND");
 	IS(lseek(fd, 0, SEEK_SET), 0, "lseek to 0 on O_APPEND fd");
 	IS(write(fd, "ab", 2), 2, "write with O_APPEND");
-	IS(lseek(fd, 0, SEEK_CUR), 12, "O_APPEND write moves the offset to the end");
+	IS(lseek(fd, 0, SEEK_CUR), 12,
+	   "O_APPEND write moves the offset to the end");
 	close(fd);
 	fd = open("a", O_RDONLY);
 	memset(buf, 0, sizeof buf);

@@ -124,7 +124,8 @@ static void test_poll(void)
 {
 	int p[2];
 	pipe(p);
-	struct pollfd f[3] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}, {-1, POLLIN, 0}};
+	struct pollfd f[3] = {
+		{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}, {-1, POLLIN, 0}};
 	IS(poll(f, 3, 0), 1, "poll: only the write end is ready");
 	IS(f[0].revents, 0, "empty read end: no events");
 	IS(f[1].revents, POLLOUT, "write end: POLLOUT");
@@ -223,11 +224,9 @@ static void test_select(void)
 	sigset_t mask;
 	sigemptyset(&mask);
 	t0 = now_ns();
-	IS(pselect(n + 1, &r, NULL, NULL, &ts, &mask), 0,
-	   "pselect6 times out");
+	IS(pselect(n + 1, &r, NULL, NULL, &ts, &mask), 0, "pselect6 times out");
 	ms = (now_ns() - t0) / 1000000;
-	OK(ms >= 25 && ms < 2000, "pselect6 waited about 30 ms (%lld ms)",
-	   ms);
+	OK(ms >= 25 && ms < 2000, "pselect6 waited about 30 ms (%lld ms)", ms);
 	write(p[1], "x", 1);
 	FD_SET(p[0], &r);
 	IS(pselect(n + 1, &r, NULL, NULL, NULL, NULL), 1, "pselect6 sees data");

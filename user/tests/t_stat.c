@@ -44,6 +44,11 @@ static void test_stat(void)
 	IS(st2.st_size, 10, "fstat st_size");
 	SYS(fstatat(fd, "", &st2, AT_EMPTY_PATH), "newfstatat AT_EMPTY_PATH");
 	IS(st2.st_ino, st.st_ino, "AT_EMPTY_PATH stats the fd itself");
+
+	/* musl's stat and lstat use newfstatat: the old calls, raw. */
+	SYS(syscall(SYS_stat, "f", &st2), "the stat system call");
+	OK(st2.st_ino == st.st_ino && st2.st_size == 10, "agrees with stat");
+	SYS(syscall(SYS_fstat, fd, &st2), "the fstat system call");
 	close(fd);
 
 	SYS(stat(".", &st), "stat a directory");
@@ -54,6 +59,8 @@ static void test_stat(void)
 	SYS(lstat("l", &st), "lstat a symlink");
 	OK(S_ISLNK(st.st_mode), "lstat gives S_ISLNK");
 	IS(st.st_size, 1, "a symlink's size is its target's length");
+	SYS(syscall(SYS_lstat, "l", &st2), "the lstat system call");
+	OK(S_ISLNK(st2.st_mode), "it does not follow either");
 	SYS(stat("l", &st2), "stat through a symlink");
 	OK(S_ISREG(st2.st_mode) && st2.st_size == 10,
 	   "stat follows the symlink");
@@ -109,8 +116,7 @@ static void test_statx(void)
 		    KSTATX_BASIC_STATS, &sx);
 	OK(r == 0 && (sx.mode & S_IFMT) == S_IFLNK,
 	   "statx AT_SYMLINK_NOFOLLOW on a symlink");
-	ERR(syscall(SYS_statx, AT_FDCWD, "missing", 0, KSTATX_BASIC_STATS,
-		    &sx),
+	ERR(syscall(SYS_statx, AT_FDCWD, "missing", 0, KSTATX_BASIC_STATS, &sx),
 	    ENOENT, "statx of a missing file");
 }
 

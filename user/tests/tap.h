@@ -11,8 +11,15 @@
  *   ERR(expr, E, fmt...)        a call that must fail with errno E
  *   ERR2(expr, E1, E2, fmt...)  ... with E1 or E2
  *   SKIP(reason, fmt...)        a point not run, with the reason
+ *   IS_EXIT(st, code, fmt...)   a child's wait status is exit(code)
+ *   IS_SIGNALED(st, sig, ...)   ... is death by signal sig
+ *   tap_diag(fmt...)            a "# " diagnostic line
  *   tap_done()                  print the plan, remove the scratch
  *                               directory; returns main's exit status
+ * Helpers: wait_child(pid, ms) (kills and reaps a child that hangs),
+ * in_child(fn, arg, ms), write_file, rm_tree, now_ns (CLOCK_MONOTONIC),
+ * msleep, errname, status_text. This header is shared with fscalls.c,
+ * memtime.c and ttytest.c: keep the interface stable.
  *
  * Output is TAP: "ok K - text", "not ok K - text # got X expected Y", the
  * plan "1..N" last. Every line goes out with one write(2) so that nothing
