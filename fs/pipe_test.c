@@ -50,18 +50,18 @@ SELFTEST(pipe_nonblock)
 {
 	struct file *r, *w;
 	ST_ASSERT(pipe_create(&r, &w, O_NONBLOCK) == 0);
-	char *buf = kmalloc(20000);
+	char *buf = kmalloc(70000);
 	ST_ASSERT(buf);
-	memset(buf, 'q', 20000);
+	memset(buf, 'q', 70000);
 	ST_ASSERT(file_read(r, buf, 10) == -EAGAIN);
 	/* A big write fills what fits; then nothing fits. */
-	ST_ASSERT(file_write(w, buf, 20000) == 16384);
+	ST_ASSERT(file_write(w, buf, 70000) == 65536);
 	ST_ASSERT(file_write(w, buf, 1) == -EAGAIN);
 	ST_ASSERT(file_read(r, buf, 100) == 100);
 	/* A PIPE_BUF write is all or nothing. */
 	ST_ASSERT(file_write(w, buf, 101) == -EAGAIN);
 	ST_ASSERT(file_write(w, buf, 100) == 100);
-	ST_ASSERT(file_read(r, buf, 20000) == 16384);
+	ST_ASSERT(file_read(r, buf, 70000) == 65536);
 	ST_ASSERT(file_read(r, buf, 1) == -EAGAIN);
 	file_close(w);
 	ST_ASSERT(file_read(r, buf, 1) == 0);

@@ -53,7 +53,10 @@ static struct thread *current = &boot_thread;
 static struct thread *idle;
 static struct waitq runq;
 static struct thread *timers;
-static struct thread *zombie; /* dead, stack freed after the next switch */
+/* Dead threads whose stacks are freed once we run on another stack: by
+ * the next thread to come back from arch_switch or to start. A list, as
+ * several may die before either happens (new threads dying at once). */
+static struct thread *zombies;
 static unsigned next_id = 1;
 static bool need_resched;
 static unsigned nr_runnable; /* excluding idle and the current thread */
@@ -145,6 +148,19 @@ static void wake_timers(void)
 
 /* ------------------------------------------------------------ switching */
 
+/* Interrupts off: free the stacks of dead threads (never the running
+ * one's: it is not dead). */
+static void reap_zombies(void)
+{
+	while (zombies) {
+		struct thread *z = zombies;
+		KASSERT(z != current);
+		zombies = z->next;
+		pmm_free_contig(z->stack_pa, STACK_PAGES);
+		kfree(z);
+	}
+}
+
 /* Interrupts off. current has already been given its new state. */
 static void schedule(void)
 {
@@ -179,11 +195,7 @@ static void schedule(void)
 		switch_hook(prev, next);
 	arch_switch(&prev->sp, next->sp);
 	/* Back in prev, now current again. */
-	if (zombie && zombie != current) {
-		pmm_free_contig(zombie->stack_pa, STACK_PAGES);
-		kfree(zombie);
-		zombie = NULL;
-	}
+	reap_zombies();
 }
 
 void thread_yield(void)
@@ -212,7 +224,8 @@ void thread_exit(void)
 {
 	irq_disable();
 	current->state = T_DEAD;
-	zombie = current;
+	current->next = zombies;
+	zombies = current;
 	schedule();
 	panic("thread_exit: a dead thread was scheduled");
 }
@@ -220,6 +233,7 @@ void thread_exit(void)
 static void thread_start(void *arg)
 {
 	struct thread *t = arg;
+	reap_zombies(); /* a new thread does not return through schedule */
 	irq_enable();
 	t->fn(t->arg);
 	thread_exit();

@@ -248,13 +248,13 @@ BATCH = [
 # about 270 KiB, so 128 KiB catches either. It is well above the noise:
 # each line of the batch that does not meet the kernel bug below, run four
 # times after a warm-up, lost 0-4 KiB per run (a page of the shell's heap
-# now and then: its history keeps the lines typed).
+# now and then: its history keeps the lines typed). This test found the
+# thread-stack leak of kern/thread.c's old single zombie slot.
 LEAK_TOLERANCE_KB = 128
 
 
 def run_batch(con):
-    """The batch; a wrong status fails the test outright (pytest.fail, not
-    an AssertionError: the xfail below covers only the leak itself)."""
+    """The batch; a wrong status fails the test outright."""
     for cmd, status in BATCH:
         try:
             sh(con, cmd, status=status, timeout=120)
@@ -262,11 +262,6 @@ def run_batch(con):
             pytest.fail(str(e), pytrace=False)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="kernel: a dead thread's 16 KiB stack is freed only when schedule() "
-                   "returns into an old thread; when a new thread runs next and dies too, "
-                   "kern/thread.c's single `zombie` slot is overwritten and the first stack "
-                   "leaks (forkstorm 200 loses ~3 MiB, `ls | grep s | wc -l` 32 KiB a run)")
 def test_no_memory_leak(con):
     run_batch(con)  # warm-up: the programs' blocks in the cache, the shell's heap grown
     run_batch(con)

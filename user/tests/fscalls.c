@@ -484,7 +484,7 @@ static void test_pipes(void)
 	ERR(lseek(p[0], 0, SEEK_SET), ESPIPE, "lseek a pipe");
 	ERR(pread(p[0], buf, 1, 0), ESPIPE, "pread a pipe");
 	ERR(fsync(p[1]), EINVAL, "fsync a pipe");
-	IS(fcntl(p[0], F_GETPIPE_SZ), 16384, "F_GETPIPE_SZ");
+	IS(fcntl(p[0], F_GETPIPE_SZ), 65536, "F_GETPIPE_SZ");
 	SYS(fcntl(p[0], F_SETFL, O_NONBLOCK), "make the read end non-blocking");
 	ERR(read(p[0], buf, 1), EAGAIN, "empty pipe: EAGAIN");
 	int left = -1;
@@ -574,8 +574,8 @@ static void test_pipes(void)
 	signal(SIGPIPE, SIG_IGN);
 	SYS(pipe2(p, O_NONBLOCK | O_CLOEXEC), "pipe2");
 	IS(fcntl(p[1], F_GETFD), FD_CLOEXEC, "pipe2 O_CLOEXEC");
-	static char big[20000];
-	IS(write(p[1], big, sizeof big), 16384, "non-blocking write: a part");
+	static char big[70000];
+	IS(write(p[1], big, sizeof big), 65536, "non-blocking write: a part");
 	ERR(write(p[1], big, 1), EAGAIN, "full pipe: EAGAIN");
 	pf[0] = (struct pollfd){p[1], POLLOUT, 0};
 	IS(poll(pf, 1, 0), 0, "full pipe is not writable");
@@ -661,8 +661,8 @@ static void test_waits(void)
 	    "select: EINTR on a signal");
 	wait_child(pid, 5000);
 	/* A blocked writer: fill the pipe, then write more. */
-	static char big[16384];
-	IS(write(p[1], big, sizeof big), (long)sizeof big, "fill the pipe");
+	static char fill[65536];
+	IS(write(p[1], fill, sizeof fill), (long)sizeof fill, "fill the pipe");
 	pid = kill_later(50);
 	ERR(write(p[1], "x", 1), EINTR, "blocking pipe write: EINTR");
 	wait_child(pid, 5000);
