@@ -109,7 +109,10 @@ $(patsubst user/%,$(B)/user/bin/%,$(sort $(USERDIRS))): $(B)/user/bin/%: \
 
 BUSYBOX ?= /bin/busybox
 EXTRA ?=
-ROOT_MB ?= 24
+# The image's size: what it holds plus ROOT_SPARE_MB (the root is a RAM
+# disk: every node pays for its size in memory), or ROOT_MB if given.
+ROOT_SPARE_MB ?= 6
+ROOT_MB ?=
 
 # The root file system image every node gets as a boot module.
 ROOTFILES := $(shell find rootfs -type f 2>/dev/null)
@@ -121,7 +124,7 @@ $(B)/root.img: $(ROOTFILES) $(USERBIN) $(B)/extra.stamp Makefile
 	$(Q)cp $(BUSYBOX) $(B)/root/bin/busybox
 	$(Q)$(if $(EXTRA),cp -a $(EXTRA)/. $(B)/root/usr/local/bin/)
 	@$(if $(Q),echo "  MKE2FS  $@")
-	$(Q)rm -f $@ && truncate -s $(ROOT_MB)M $@
+	$(Q)rm -f $@ && truncate -s $(if $(ROOT_MB),$(ROOT_MB),$$(( $$(du -sm $(B)/root | cut -f1) + $(ROOT_SPARE_MB) )))M $@
 	$(Q)mke2fs -q -F -t ext2 -b 1024 -L shoal-root -d $(B)/root $@
 	$(Q)e2fsck -fn $@ > $(B)/root.fsck 2>&1 || { cat $(B)/root.fsck; exit 1; }
 

@@ -93,11 +93,8 @@ static int with_proc(uint64_t key, int (*fmt)(struct proc *, char *, size_t),
 
 static int fmt_stat(struct proc *p, char *buf, size_t size)
 {
-	int rc_;
-	{
-		int ppid = p->sys.parent ? p->sys.parent->pid : 0;
-		rc_ = snprintf(
-			buf, size,
+	int ppid = p->sys.parent ? p->sys.parent->pid : 0;
+	return snprintf(buf, size,
 			"%d (%s) %c %d %d %d %d %d %u %lu %lu %lu %lu %lu %lu "
 			"%lu %lu %d %d %d %d %lu %lu %lu\n",
 			p->pid, p->name, state_char(p), ppid, p->sys.pgid,
@@ -107,86 +104,69 @@ static int fmt_stat(struct proc *p, char *buf, size_t size)
 			(unsigned long)ticks(p->sys.child_cpu_ns), 0ul, 20, 0,
 			1, 0, (unsigned long)ticks(p->sys.start_ns),
 			(unsigned long)vsize(p), (unsigned long)rss_pages(p));
-	}
-	return rc_;
 }
 
 static int fmt_status(struct proc *p, char *buf, size_t size)
 {
-	int rc_;
-	{
-		uint64_t ign = 0, cgt = 0;
-		for (int i = 0; i < NSIG; i++) {
-			if (p->sys.action[i].handler == 1)
-				ign |= 1ull << i;
-			else if (p->sys.action[i].handler > 1)
-				cgt |= 1ull << i;
-		}
-		uint64_t cpu = proc_cpu_ns(p);
-		rc_ = snprintf(
-			buf, size,
-			"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-			"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\n"
-			"VmSize:\t%lu kB\nVmRSS:\t%lu kB\nThreads:\t1\n"
-			"SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\n"
-			"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
-			p->name, state_name(state_char(p)), p->pid, p->pid,
-			p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid,
-			p->sys.sid, kconfig.node < 0 ? 0 : kconfig.node,
-			kconfig.node < 0 ? 0 : kconfig.node,
-			(unsigned long)(vsize(p) / 1024),
-			(unsigned long)(rss_pages(p) * 4),
-			(unsigned long)p->user.sigpending,
-			(unsigned long)p->user.sigmask, (unsigned long)ign,
-			(unsigned long)cgt,
-			(unsigned long)(cpu / 1000000000ull),
-			(unsigned long)(cpu % 1000000000ull / 1000000));
+	uint64_t ign = 0, cgt = 0;
+	for (int i = 0; i < NSIG; i++) {
+		if (p->sys.action[i].handler == 1)
+			ign |= 1ull << i;
+		else if (p->sys.action[i].handler > 1)
+			cgt |= 1ull << i;
 	}
-	return rc_;
+	uint64_t cpu = proc_cpu_ns(p);
+	return snprintf(
+		buf, size,
+		"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
+		"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\n"
+		"VmSize:\t%lu kB\nVmRSS:\t%lu kB\nThreads:\t1\n"
+		"SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\n"
+		"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
+		p->name, state_name(state_char(p)), p->pid, p->pid,
+		p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid, p->sys.sid,
+		kconfig.node < 0 ? 0 : kconfig.node,
+		kconfig.node < 0 ? 0 : kconfig.node,
+		(unsigned long)(vsize(p) / 1024),
+		(unsigned long)(rss_pages(p) * 4),
+		(unsigned long)p->user.sigpending,
+		(unsigned long)p->user.sigmask, (unsigned long)ign,
+		(unsigned long)cgt, (unsigned long)(cpu / 1000000000ull),
+		(unsigned long)(cpu % 1000000000ull / 1000000));
 }
 
 static int fmt_cmdline(struct proc *p, char *buf, size_t size)
 {
-	int rc_;
-	{
-		size_t n = p->sys.cmdline ? p->sys.cmdline_len : 0;
-		memcpy(buf, p->sys.cmdline, MIN(n, size));
-		rc_ = (int)n;
-	}
-	return rc_;
+	size_t n = p->sys.cmdline ? p->sys.cmdline_len : 0;
+	memcpy(buf, p->sys.cmdline, MIN(n, size));
+	return (int)n;
 }
 
 static int fmt_maps(struct proc *p, char *buf, size_t size)
 {
-	int rc_;
-	{
-		size_t at = 0;
-		struct vm_region *r = p->user.space ? p->user.space->regions
-						    : NULL;
-		for (; r; r = r->next) {
-			const char *what = "";
-			if (r->start >= PROC_STACK_TOP - PROC_STACK_SIZE &&
-			    r->end <= PROC_STACK_TOP)
-				what = "[stack]";
-			else if (r->start >= p->user.brk_start &&
-				 r->end <= ALIGN_UP(p->user.brk, PAGE_SIZE) &&
-				 p->user.brk > p->user.brk_start)
-				what = "[heap]";
-			else if (r->flags == VM_REGION_FILE)
-				what = "[file]";
-			int n = snprintf(
-				buf + MIN(at, size), size - MIN(at, size),
-				"%012lx-%012lx %c%c%c%c %08lx 00:00 0 %s\n",
-				(unsigned long)r->start, (unsigned long)r->end,
-				r->prot & VM_PROT_READ ? 'r' : '-',
-				r->prot & VM_PROT_WRITE ? 'w' : '-',
-				r->prot & VM_PROT_EXEC ? 'x' : '-', 'p',
-				(unsigned long)r->offset, what);
-			at += (size_t)n;
-		}
-		rc_ = (int)at;
+	size_t at = 0;
+	struct vm_region *r = p->user.space ? p->user.space->regions : NULL;
+	for (; r; r = r->next) {
+		const char *what = "";
+		if (r->start >= PROC_STACK_TOP - PROC_STACK_SIZE &&
+		    r->end <= PROC_STACK_TOP)
+			what = "[stack]";
+		else if (r->start >= p->user.brk_start &&
+			 r->end <= ALIGN_UP(p->user.brk, PAGE_SIZE) &&
+			 p->user.brk > p->user.brk_start)
+			what = "[heap]";
+		else if (r->flags == VM_REGION_FILE)
+			what = "[file]";
+		int n = snprintf(buf + MIN(at, size), size - MIN(at, size),
+				 "%012lx-%012lx %c%c%c%c %08lx 00:00 0 %s\n",
+				 (unsigned long)r->start, (unsigned long)r->end,
+				 r->prot & VM_PROT_READ ? 'r' : '-',
+				 r->prot & VM_PROT_WRITE ? 'w' : '-',
+				 r->prot & VM_PROT_EXEC ? 'x' : '-', 'p',
+				 (unsigned long)r->offset, what);
+		at += (size_t)n;
 	}
-	return rc_;
+	return (int)at;
 }
 
 static int gen_stat(char *buf, size_t size, void *arg, uint64_t key)

@@ -2,7 +2,7 @@
 the system beneath it, driven through the console of one directly booted
 node that the whole module shares (one boot; the last test reboots it):
 pipelines, redirections into files on /data that survive a reboot,
-background jobs, ^C, a 200-process fork storm, a faulting program, busybox
+background jobs, ^C, ^Z and fg, a 200-process fork storm, a faulting program, busybox
 applets, ps, cd/pwd, variables, quoting, && and ||, $?, and no memory
 leaked by a batch of all of these.
 
@@ -154,6 +154,33 @@ def test_ctrl_c_interrupts_the_foreground_job(con):
     # The shell itself survived and still runs commands.
     assert sh(con, "echo $HOSTNAME") == "node0\n"
     assert "sleep" not in sh(con, "ps")
+
+
+def test_ctrl_z_stops_and_fg_continues(con):
+    """^Z stops the foreground job (SIGTSTP to its process group, the
+    shell's wait4 sees WUNTRACED), jobs lists it, fg sends SIGCONT and
+    waits for it to end."""
+    con.drain()
+    con.send("\x15sleep 4\r")
+    con.wait_for(r"sleep 4\r?\n", timeout=10)
+    for _ in range(10):  # as for ^C: until the job, not the shell, gets it
+        con.send("\x1a")
+        try:
+            con.wait_for(r"Stopped", timeout=2)
+            break
+        except ConsoleTimeout:
+            continue
+    else:
+        pytest.fail("^Z did not stop sleep 4")
+    con.wait_for(NODE_PROMPT, timeout=10)
+    out = sh(con, "jobs")
+    assert re.search(r"Stopped\s+sleep 4", out), out
+    ps = sh(con, "ps")
+    assert re.search(r"^\s*\d+\s+\d+\s+T\s.*sleep 4$", ps, re.M), ps
+    out = sh(con, "fg", timeout=30)
+    assert "sleep 4" in out, out
+    assert "sleep" not in sh(con, "ps")
+    assert sh(con, "jobs") == ""
 
 
 def test_fork_storm(con):
