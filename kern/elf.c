@@ -111,6 +111,12 @@ static int parse_tls(const uint8_t *ph, size_t size, struct elf_info *out)
 
 int elf_parse(const void *image, size_t size, struct elf_info *out)
 {
+	return elf_parse_prefix(image, size, size, out);
+}
+
+int elf_parse_prefix(const void *image, size_t have, size_t size,
+		     struct elf_info *out)
+{
 	const uint8_t *f = image;
 
 	if (!out)
@@ -118,8 +124,12 @@ int elf_parse(const void *image, size_t size, struct elf_info *out)
 	memset(out, 0, sizeof *out);
 	if (!image)
 		return out->error = "no image", -EINVAL;
+	if (have > size)
+		return out->error = "prefix longer than the file", -EINVAL;
 	if (size < ELF_EHDR_SIZE)
 		return refuse(out, "file shorter than an ELF header");
+	if (have < ELF_EHDR_SIZE)
+		return out->error = "prefix too short", -EAGAIN;
 	if (f[0] != 0x7f || f[1] != 'E' || f[2] != 'L' || f[3] != 'F')
 		return refuse(out, "not an ELF file");
 	if (f[4] != 2) /* EI_CLASS: ELFCLASS64 */
@@ -147,6 +157,8 @@ int elf_parse(const void *image, size_t size, struct elf_info *out)
 		return refuse(out, "program headers past end of file");
 	if (phoff % 8 || phoff < ELF_EHDR_SIZE)
 		return refuse(out, "program headers misplaced");
+	if (phoff > have || (uint64_t)phnum * phent > have - phoff)
+		return out->error = "program headers past the prefix", -EAGAIN;
 
 	out->type = type;
 	out->entry = entry;

@@ -78,6 +78,14 @@ struct elf_info {
 };
 
 int elf_parse(const void *image, size_t size, struct elf_info *out);
+/*
+ * The same from the first `have` bytes of a file of `size` bytes: only the
+ * ELF header and the program headers are read, so a loader need not read
+ * the whole file. -EAGAIN (not a verdict on the file) when the program
+ * headers lie beyond the prefix: read more and call again.
+ */
+int elf_parse_prefix(const void *image, size_t have, size_t size,
+		     struct elf_info *out);
 int elf_apply_bias(struct elf_info *info, uint64_t bias);
 
 /* ---- the initial stack (kern/ustack.c) ---- */

@@ -5,11 +5,13 @@
  * locking; signals are kern/signal.c, per-process /proc files proc_procfs.c.
  *
  * Loading (proc_exec_first and execve share it) checks and builds
- * everything before the process changes: the file is read whole into a
- * kernel buffer, elf_parse validates it, a new space gets one region per
- * PT_LOAD (segments sharing a page are merged into one region with the
- * union of their permissions), the file bytes are copied in (the rest of
- * each segment is demand-zero), then an 8 MiB stack region and the psABI
+ * everything before the process changes: the file's head (ELF and program
+ * headers, or a "#!" line) is read and elf_parse_prefix validates it; a
+ * new space gets one region per PT_LOAD (segments sharing a page are
+ * merged into one region with the union of their permissions). Read-only
+ * segments (text) are mapped from the file through the pager and read on
+ * first touch; the others get their file bytes copied in now (the rest of
+ * each segment is demand-zero). Then an 8 MiB stack region and the psABI
  * start-up stack (ustack_build). Only then does execve drop the old image:
  * a failed execve returns its error to the unchanged caller.
  *
@@ -636,10 +638,16 @@ static void proc_run(void *arg)
 	arch_enter_user(p->user.entry, p->user.start_rsp);
 }
 
-/* Read all of path (from at) into a new kernel buffer; *fp keeps the
- * file open (the text pages are read from it again, on demand). */
-static int read_file(struct vnode *at, const char *path, void **out,
-		     size_t *size, struct file **fp)
+/*
+ * Open path (from at) for execution and read its first *have bytes (at
+ * most HEAD_MAX) into a new buffer: enough for a "#!" line or the ELF and
+ * program headers. The rest of the file is read only as the image needs
+ * it (data segments now, text pages on first touch), never whole.
+ */
+#define HEAD_MAX 8192
+
+static int open_exec(struct vnode *at, const char *path, struct file **fp,
+		     char **head, size_t *have, size_t *size)
 {
 	struct file *f;
 	int rc = vfs_open(at, path, O_RDONLY, 0, &f);
@@ -647,20 +655,20 @@ static int read_file(struct vnode *at, const char *path, void **out,
 		return rc;
 	struct linux_stat st;
 	rc = file_stat(f, &st);
-	if (rc == 0 && (st.st_mode & 0170000) == 0040000)
-		rc = -EACCES;
-	else if (rc == 0 && (st.st_mode & 0170000) != 0100000)
-		rc = -EACCES;
+	if (rc == 0 && (st.st_mode & 0170000) != 0100000)
+		rc = -EACCES; /* a directory, device, ... */
 	else if (rc == 0 && !(st.st_mode & 0111))
 		rc = -EACCES;
 	else if (rc == 0 && (st.st_size <= 0 || st.st_size > IMAGE_MAX))
 		rc = -ENOEXEC;
-	char *buf = rc ? NULL : kmalloc((size_t)st.st_size);
+	size_t want = rc ? 0 : MIN((size_t)st.st_size, (size_t)HEAD_MAX);
+	char *buf = rc ? NULL : kmalloc(want);
 	if (!rc && !buf)
 		rc = -ENOMEM;
 	size_t done = 0;
-	while (!rc && done < (size_t)st.st_size) {
-		int64_t n = file_read(f, buf + done, (size_t)st.st_size - done);
+	while (!rc && done < want) {
+		int64_t n =
+			file_pread(f, buf + done, want - done, (int64_t)done);
 		if (n <= 0)
 			rc = n < 0 ? (int)n : -EIO;
 		else
@@ -671,10 +679,36 @@ static int read_file(struct vnode *at, const char *path, void **out,
 		kfree(buf);
 		return rc;
 	}
-	*out = buf;
-	*size = done;
 	*fp = f;
+	*head = buf;
+	*have = done;
+	*size = (size_t)st.st_size;
 	return 0;
+}
+
+/* Copy len bytes of f from offset off to user address dst in s. */
+static int copy_file_to_user(struct vm_space *s, uintptr_t dst, struct file *f,
+			     uint64_t off, uint64_t len)
+{
+	char *buf = kmalloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	int rc = 0;
+	while (!rc && len) {
+		size_t chunk = (size_t)MIN(len, (uint64_t)PAGE_SIZE);
+		int64_t n = file_pread(f, buf, chunk, (int64_t)off);
+		if (n <= 0)
+			rc = n < 0 ? (int)n : -ENOEXEC; /* file shrank */
+		else if (copy_to_user(s, dst, buf, (size_t)n))
+			rc = -EFAULT;
+		else {
+			dst += (uint64_t)n;
+			off += (uint64_t)n;
+			len -= (uint64_t)n;
+		}
+	}
+	kfree(buf);
+	return rc;
 }
 
 static unsigned vm_prot(unsigned elf_prot)
@@ -694,7 +728,7 @@ static unsigned vm_prot(unsigned elf_prot)
  * sharing a page) is anonymous memory filled from the image now.
  */
 static int load_segments(struct vm_space *s, const struct elf_info *in,
-			 const char *image, struct file *f)
+			 struct file *f)
 {
 	uintptr_t start[ELF_MAX_SEGMENTS], end[ELF_MAX_SEGMENTS];
 	unsigned prot[ELF_MAX_SEGMENTS], n = 0, nseg[ELF_MAX_SEGMENTS];
@@ -741,8 +775,8 @@ static int load_segments(struct vm_space *s, const struct elf_info *in,
 			r++;
 		if (from_file[r])
 			continue;
-		int rc = copy_to_user(s, sg->vaddr, image + sg->offset,
-				      sg->filesz);
+		int rc = copy_file_to_user(s, sg->vaddr, f, sg->offset,
+					   sg->filesz);
 		if (rc)
 			return rc;
 	}
@@ -806,14 +840,33 @@ static int build_stack(struct image *im, const struct elf_info *in,
 }
 
 /* Build the image of the ELF file in image[0..size) into im. */
-static int load_elf(struct image *im, const char *path, const char *image,
-		    size_t size, struct file *f, const char *const *argv,
-		    const char *const *envp, int pid)
+static int load_elf(struct image *im, const char *path, struct file *f,
+		    char **head, size_t have, size_t size,
+		    const char *const *argv, const char *const *envp, int pid)
 {
 	struct elf_info *in = kzalloc(sizeof *in);
 	if (!in)
 		return -ENOMEM;
-	int rc = elf_parse(image, size, in);
+	int rc = elf_parse_prefix(*head, have, size, in);
+	if (rc == -EAGAIN) {
+		/* The program headers lie past the first HEAD_MAX bytes (at
+		 * most 128 of them, so within 64 KiB of a sane file). */
+		size_t more = MIN(size, (size_t)(64u << 10));
+		char *buf = kmalloc(more);
+		rc = buf ? 0 : -ENOMEM;
+		int64_t n = rc ? 0 : file_pread(f, buf, more, 0);
+		if (!rc && n != (int64_t)more)
+			rc = n < 0 ? (int)n : -EIO;
+		if (!rc) {
+			kfree(*head);
+			*head = buf;
+			rc = elf_parse_prefix(buf, more, size, in);
+		} else {
+			kfree(buf);
+		}
+		if (rc == -EAGAIN)
+			rc = -ENOEXEC;
+	}
 	if (rc)
 		printk(KERN_WARN "shoal: exec %s: %s\n", path,
 		       in->error ? in->error : "not an executable");
@@ -821,8 +874,7 @@ static int load_elf(struct image *im, const char *path, const char *image,
 		rc = elf_apply_bias(in, DYN_BIAS);
 	if (!rc) {
 		im->space = vm_space_create();
-		rc = im->space ? load_segments(im->space, in, image, f)
-			       : -ENOMEM;
+		rc = im->space ? load_segments(im->space, in, f) : -ENOMEM;
 	}
 	if (!rc)
 		rc = build_stack(im, in, path, argv, envp, pid);
@@ -847,20 +899,21 @@ static int load_image(struct image *im, struct vnode *at, const char *path,
 		      const char *const *argv, const char *const *envp, int pid,
 		      int depth)
 {
-	void *data;
-	size_t size;
+	char *data;
+	size_t size, have;
 	struct file *f;
-	int rc = read_file(at, path, &data, &size, &f);
+	int rc = open_exec(at, path, &f, &data, &have, &size);
 	if (rc)
 		return rc;
 	const char *img = data;
-	if (size < 2 || img[0] != '#' || img[1] != '!') {
-		rc = load_elf(im, path, img, size, f, argv, envp, pid);
+	if (have < 2 || img[0] != '#' || img[1] != '!') {
+		rc = load_elf(im, path, f, &data, have, size, argv, envp, pid);
 		file_close(f); /* the text regions hold their own references */
 		kfree(data);
 		return rc;
 	}
 	file_close(f);
+	size = have; /* the #! line must lie in the head */
 	if (depth >= INTERP_DEPTH) {
 		kfree(data);
 		return -ELOOP;

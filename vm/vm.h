@@ -123,6 +123,7 @@ struct vm_space {
 	 * page of an anonymous region and every written file-backed page. */
 	uint64_t pages, dirty_pages;
 	int last_fault_err; /* the last #PF's result: -ENOMEM = out of memory */
+	uint64_t faults; /* page faults taken (minflt in /proc/<pid>/stat) */
 };
 
 /* A new space with no regions; NULL when out of memory. */

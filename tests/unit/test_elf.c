@@ -189,6 +189,31 @@ TEST(musl_static_binary)
 	free(img);
 }
 
+/* The loader parses only the file's head: elf_parse_prefix must agree with
+ * elf_parse on the whole file, and say -EAGAIN (not a verdict) when the
+ * program headers lie beyond the bytes it was given. */
+TEST(prefix_parse)
+{
+	setup();
+	CHECK(build("gcc -static -O1 -o hello main.c"));
+	size_t n;
+	uint8_t *img = load("hello", &n);
+	CHECK(img);
+	struct elf_info whole, head;
+	CHECK_EQ(elf_parse(img, n, &whole), 0);
+	CHECK_EQ(elf_parse_prefix(img, 4096, n, &head), 0);
+	CHECK_EQ(memcmp(&whole.seg, &head.seg, sizeof whole.seg), 0);
+	CHECK_EQ(whole.entry, head.entry);
+	CHECK_EQ(whole.nseg, head.nseg);
+	/* The program headers start at 64: 100 bytes do not hold them. */
+	CHECK_EQ(elf_parse_prefix(img, 100, n, &head), -EAGAIN);
+	CHECK_EQ(elf_parse_prefix(img, 10, n, &head), -EAGAIN);
+	/* Verdicts about the file come first: a segment past its end. */
+	CHECK_EQ(elf_parse_prefix(img, 4096, 4096, &head), -ENOEXEC);
+	CHECK_EQ(elf_parse_prefix(img, n, n - 1, &head), -EINVAL);
+	free(img);
+}
+
 TEST(static_pie_and_bias)
 {
 	setup();
