@@ -99,10 +99,11 @@ static int fmt_stat(struct proc *p, char *buf, size_t size)
 			"%lu %lu %d %d %d %d %lu %lu %lu\n",
 			p->pid, p->name, state_char(p), ppid, p->sys.pgid,
 			p->sys.sid, 0x440 /* ttyS0 */, tty_fg_pgrp(), 0u,
-			(unsigned long)(p->user.space ? p->user.space->faults : 0), 0ul, 0ul, 0ul,
-			(unsigned long)ticks(proc_cpu_ns(p)), 0ul,
-			(unsigned long)ticks(p->sys.child_cpu_ns), 0ul, 20, 0,
-			1, 0, (unsigned long)ticks(p->sys.start_ns),
+			(unsigned long)(p->user.space ? p->user.space->faults
+						      : 0),
+			0ul, 0ul, 0ul, (unsigned long)ticks(proc_cpu_ns(p)),
+			0ul, (unsigned long)ticks(p->sys.child_cpu_ns), 0ul, 20,
+			0, 1, 0, (unsigned long)ticks(p->sys.start_ns),
 			(unsigned long)vsize(p), (unsigned long)rss_pages(p));
 }
 
