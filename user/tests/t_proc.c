@@ -12,7 +12,9 @@
 #include "tap.h"
 
 #include <sys/auxv.h>
+#include <stdbool.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 extern char **environ;
 
@@ -230,6 +232,74 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
+/* Run the damaged program file "bad-elf" in a child: 42 when execve says
+ * ENOEXEC, 43 for another error; a child that got past execve dies or
+ * exits as the damaged image makes it. */
+static int exec_bad(char **av)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execve("bad-elf", av, environ);
+		_exit(errno == ENOEXEC ? 42 : 43);
+	}
+	return wait_child(pid, 10000);
+}
+
+/*
+ * Damaged copies of this very program: Shoal must refuse each with ENOEXEC
+ * (and survive them). Linux is laxer about some (it ignores EI_CLASS and
+ * EI_DATA and maps a truncated file, whose image then dies at start), so
+ * on Linux a child killed by a signal passes too.
+ */
+static void hostile_elves(char **av)
+{
+	static char img[1 << 16];
+	int fd = open(self, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, img, sizeof img);
+	if (fd >= 0)
+		close(fd);
+	if (n < 4096) {
+		SKIP("cannot read this program", "hostile ELF files");
+		return;
+	}
+	struct utsname u;
+	bool shoal = uname(&u) == 0 && !strcmp(u.sysname, "Shoal");
+	static const struct {
+		const char *what;
+		size_t len; /* bytes kept (0: all) */
+		size_t at; /* a byte to change (0: none) */
+		unsigned char val;
+	} cases[] = {
+		{"truncated inside the ELF header", 40, 0, 0},
+		{"truncated after the program headers", 1024, 0, 0},
+		{"bad magic", 0, 1, 'X'},
+		{"32-bit class", 0, 4, 1},
+		{"big-endian", 0, 5, 2},
+		{"wrong machine", 0, 18, 3},
+		{"program header count 0", 0, 56, 0},
+		{"program header size 7", 0, 54, 7},
+		{"program headers past the end", 0, 39, 0x7f},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = cases[i].len ? cases[i].len : (size_t)n;
+		char saved = img[cases[i].at];
+		if (cases[i].at)
+			img[cases[i].at] = (char)cases[i].val;
+		write_file("bad-elf", img, len);
+		img[cases[i].at] = saved;
+		chmod("bad-elf", 0755);
+		int st = exec_bad(av);
+		if (shoal)
+			IS_EXIT(st, 42, "execve refuses: %s", cases[i].what);
+		else
+			OK(WIFSIGNALED(st) ||
+				   (WIFEXITED(st) && WEXITSTATUS(st) == 42),
+			   "execve refuses or the image dies: %s",
+			   cases[i].what);
+	}
+	unlink("bad-elf");
+}
+
 static void test_exec(void)
 {
 	int p[2], f;
@@ -308,6 +378,7 @@ static void test_exec(void)
 	chmod("not-elf", 0644);
 	ERR(execve("not-elf", av, environ), EACCES,
 	    "execve a file without execute permission");
+	hostile_elves(av);
 	ERR(execve(".", av, environ), EACCES, "execve a directory");
 	unlink("not-elf");
 	ERR(syscall(SYS_execve, 1L, av, environ), EFAULT, "execve a bad path");
