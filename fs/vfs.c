@@ -49,6 +49,14 @@ struct vnode *vnode_ref(struct vnode *vn)
 	return vn;
 }
 
+void vnode_data_changed(struct vnode *vn)
+{
+	static uint64_t next_gen;
+	spin_lock(&vfs_lock);
+	vn->data_gen = ++next_gen;
+	spin_unlock(&vfs_lock);
+}
+
 void vnode_put(struct vnode *vn)
 {
 	if (!vn)
@@ -92,6 +100,7 @@ struct vnode *vnode_alloc(struct mount *mnt, uint64_t ino, enum vtype type,
 	vn->priv = priv;
 	vn->mnt = mnt;
 	sleeplock_init(&vn->lock, "vnode");
+	vnode_data_changed(vn);
 	if (mnt) {
 		spin_lock(&vfs_lock);
 		mnt->nvnodes++;

@@ -510,9 +510,16 @@ struct vnode {
 	struct sleeplock lock;
 	struct vnode *hnext; /* vnode cache chain; vfs_lock */
 	bool cached;
+	/* A new value, unique among all vnodes ever, after every change of
+	 * a regular file's data (write, truncate): caches of file pages key
+	 * on (vnode, data_gen), so they never return stale data, even when a
+	 * freed vnode's memory is reused. vfs_lock. */
+	uint64_t data_gen;
 };
 
 struct vnode *vnode_ref(struct vnode *vn);
+/* The VFS calls this after writing or truncating vn's data. */
+void vnode_data_changed(struct vnode *vn);
 void vnode_put(struct vnode *vn); /* NULL is fine */
 /* A new vnode with one reference (not yet in the cache). */
 struct vnode *vnode_alloc(struct mount *mnt, uint64_t ino, enum vtype type,

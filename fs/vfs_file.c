@@ -110,6 +110,7 @@ int vfs_open_vnode(struct vnode *vn, int flags, struct file **out)
 	if (!err && (flags & O_TRUNC) && vn->type == VREG) {
 		struct vsetattr sa = {.mask = VA_SIZE, .size = 0};
 		err = vn->ops->setattr ? vn->ops->setattr(vn, &sa) : -EPERM;
+		vnode_data_changed(vn);
 		if (err && f->ops->release)
 			f->ops->release(f);
 	}
@@ -238,7 +239,10 @@ static int64_t write_at(struct file *f, const void *buf, size_t len,
 	if (!append || vn->type != VREG) {
 		if (off > INT64_MAX - (int64_t)len)
 			return -EFBIG;
-		return f->ops->write(f, buf, len, (uint64_t)off);
+		int64_t n = f->ops->write(f, buf, len, (uint64_t)off);
+		if (vn->type == VREG)
+			vnode_data_changed(vn);
+		return n;
 	}
 	sleeplock_acquire(&vn->lock);
 	int64_t n = append_offset(f);
@@ -246,6 +250,7 @@ static int64_t write_at(struct file *f, const void *buf, size_t len,
 		n = n > INT64_MAX - (int64_t)len
 			    ? -EFBIG
 			    : f->ops->write(f, buf, len, (uint64_t)n);
+	vnode_data_changed(vn);
 	sleeplock_release(&vn->lock);
 	return n;
 }
@@ -273,6 +278,7 @@ int64_t file_write(struct file *f, const void *buf, size_t len)
 			if (n > 0)
 				f->offset = (uint64_t)(at + n);
 		}
+		vnode_data_changed(f->vn);
 		sleeplock_release(&f->vn->lock);
 	} else {
 		n = write_at(f, buf, len, (int64_t)f->offset, false);
@@ -435,7 +441,9 @@ int file_truncate(struct file *f, int64_t length)
 	if (!vn->ops->setattr)
 		return -EPERM;
 	struct vsetattr sa = {.mask = VA_SIZE, .size = (uint64_t)length};
-	return vn->ops->setattr(vn, &sa);
+	int rc = vn->ops->setattr(vn, &sa);
+	vnode_data_changed(vn);
+	return rc;
 }
 
 int file_chmod(struct file *f, uint32_t mode)

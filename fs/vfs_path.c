@@ -624,6 +624,8 @@ static int setattr_path(struct vnode *at, const char *path,
 		err = -EPERM;
 	else
 		err = vn->ops->setattr(vn, sa);
+	if (sa->mask & VA_SIZE)
+		vnode_data_changed(vn);
 	vnode_put(vn);
 	return err;
 }

@@ -127,10 +127,144 @@ static void file_release(void *backing)
 	file_close(backing);
 }
 
+/*
+ * The page cache of file mappings: pages read for a private file mapping
+ * (program text above all) are kept, up to PCACHE_SLOTS of them, keyed by
+ * (vnode, data version, offset), and mapped copy-on-write into every later
+ * mapping of the same data. A new exec of a program then maps pages that
+ * already hold its code instead of reading them again, and under QEMU's
+ * TCG the code's translations stay valid (a fresh page would be
+ * translated anew). The version (vnode->data_gen) changes on every write
+ * or truncate and is unique across vnodes, so an entry is never stale.
+ * Each slot holds a reference on its vnode, so the vnode (and its
+ * version) lives on between two runs of a program; umount2 drops the
+ * cache first. Direct-mapped: a new page replaces whatever held its slot.
+ * Bounded: at most PCACHE_SLOTS pages (4 MiB) stay in memory for it.
+ *
+ * Locking: pcache_lock (a spinlock) guards the table. publish runs with
+ * interrupts off and may not sleep, so the vnode references it lets go of
+ * wait in put_later until a caller that may sleep (lookup, drop) puts
+ * them.
+ */
+#define PCACHE_SLOTS 1024
+#define PUT_LATER 32
+
+struct pcache_slot {
+	struct vnode *vn; /* a reference; NULL: empty */
+	uint64_t version, off, pa;
+};
+static struct pcache_slot pcache[PCACHE_SLOTS];
+static struct vnode *put_later[PUT_LATER];
+static unsigned nput_later;
+static struct spinlock pcache_lock = {.name = "pcache"};
+
+static struct pcache_slot *pcache_slot(const struct vnode *vn, uint64_t off)
+{
+	uint64_t h = (uint64_t)(uintptr_t)vn * 0x9E3779B97F4A7C15ull ^
+		     (off >> PAGE_SHIFT) * 0xC2B2AE3D27D4EB4Full;
+	return &pcache[(h >> 32) % PCACHE_SLOTS];
+}
+
+/* Put the vnode references publish could not (may sleep). */
+static void put_deferred(void)
+{
+	for (;;) {
+		spin_lock(&pcache_lock);
+		struct vnode *vn = nput_later ? put_later[--nput_later] : NULL;
+		spin_unlock(&pcache_lock);
+		if (!vn)
+			return;
+		vnode_put(vn);
+	}
+}
+
+/* A page leaving the cache: scrubbed if nobody maps it (see drop_leaf in
+ * vm/uspace.c), then unreferenced. */
+static void page_release(uint64_t pa)
+{
+	if (vm_page_refs(pa) == 1)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	vm_page_unref(pa);
+}
+
+static uint64_t file_version(void *backing)
+{
+	struct file *f = backing;
+	spin_lock(&pcache_lock);
+	uint64_t v = f->vn->data_gen;
+	spin_unlock(&pcache_lock);
+	return v;
+}
+
+static uint64_t file_lookup(void *backing, uint64_t off)
+{
+	struct file *f = backing;
+	put_deferred();
+	if (f->vn->type != VREG)
+		return 0;
+	uint64_t version = file_version(backing), pa = 0;
+	spin_lock(&pcache_lock);
+	struct pcache_slot *sl = pcache_slot(f->vn, off);
+	if (sl->vn == f->vn && sl->version == version && sl->off == off &&
+	    vm_page_ref(sl->pa))
+		pa = sl->pa;
+	spin_unlock(&pcache_lock);
+	return pa;
+}
+
+static void file_publish(void *backing, uint64_t off, uint64_t pa,
+			 uint64_t version)
+{
+	struct file *f = backing;
+	if (f->vn->type != VREG || f->vn->data_gen != version)
+		return; /* written meanwhile: the page may be torn */
+	spin_lock(&pcache_lock);
+	struct pcache_slot *sl = pcache_slot(f->vn, off);
+	if ((sl->vn && nput_later == PUT_LATER) || !vm_page_ref(pa)) {
+		spin_unlock(&pcache_lock);
+		return; /* no room to let the old entry go: keep it */
+	}
+	struct pcache_slot old = *sl;
+	if (old.vn)
+		put_later[nput_later++] = old.vn;
+	*sl = (struct pcache_slot){vnode_ref(f->vn), version, off, pa};
+	spin_unlock(&pcache_lock);
+	if (old.vn)
+		page_release(old.pa);
+}
+
+unsigned file_pcache_pages(void)
+{
+	unsigned n = 0;
+	spin_lock(&pcache_lock);
+	for (unsigned i = 0; i < PCACHE_SLOTS; i++)
+		n += pcache[i].vn != NULL;
+	spin_unlock(&pcache_lock);
+	return n;
+}
+
+void file_pcache_drop(void)
+{
+	for (unsigned i = 0; i < PCACHE_SLOTS; i++) {
+		spin_lock(&pcache_lock);
+		struct pcache_slot old = pcache[i];
+		pcache[i].vn = NULL;
+		spin_unlock(&pcache_lock);
+		if (old.vn) {
+			page_release(old.pa);
+			vnode_put(old.vn);
+		}
+	}
+	put_deferred();
+}
+
 static const struct vm_pager file_pager = {
 	.fill = file_fill,
 	.hold = file_hold,
 	.release = file_release,
+	.lookup = file_lookup,
+	.version = file_version,
+	.publish = file_publish,
 };
 
 const struct vm_pager *sys_file_pager(void)

@@ -644,6 +644,7 @@ long sys_umount2(const uint64_t a[6])
 	if (rc)
 		return rc;
 	rc = absolute_path(&target);
+	file_pcache_drop(); /* its vnode references would keep the mount busy */
 	if (!rc)
 		rc = vfs_unmount(target);
 	kfree(target);

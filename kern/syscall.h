@@ -69,5 +69,9 @@ int proc_count(void);
  * through it too. */
 struct vm_pager;
 const struct vm_pager *sys_file_pager(void);
+/* Its page cache: pages held, and dropping them all (self-tests that
+ * count free pages; memory pressure). */
+unsigned file_pcache_pages(void);
+void file_pcache_drop(void);
 
 #endif

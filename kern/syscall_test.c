@@ -3,17 +3,39 @@
  * run the programs in /bin built from user/ and check their exit status,
  * that the node survives a faulting one, and that every page a process
  * used is back with the allocator (free + kernel-heap bytes unchanged; the
- * heap keeps its own pages, so both are counted).
+ * heap keeps its own pages, so both are counted; the page cache of file
+ * mappings keeps program text on purpose, so it is emptied first).
  */
 #include "kern/kern.h"
 #include "kern/proc.h"
+#include "kern/syscall.h"
 #include "vm/vm.h"
 
 static uint64_t pages_available(void)
 {
+	file_pcache_drop();
 	struct mem_stats st;
 	mem_get_stats(&st);
 	return st.free_bytes + st.heap_bytes;
+}
+
+SELFTEST(pcache_shares_program_text)
+{
+	file_pcache_drop();
+	ST_ASSERT(file_pcache_pages() == 0);
+	int err;
+	struct proc *p = proc_exec_first("/bin/hello", NULL, &err);
+	ST_ASSERT(p);
+	ST_ASSERT(proc_wait(p) == (7 << 8));
+	unsigned held = file_pcache_pages();
+	ST_ASSERT(held > 0); /* its text pages stayed */
+	p = proc_exec_first("/bin/hello", NULL, &err);
+	ST_ASSERT(p);
+	ST_ASSERT(proc_wait(p) == (7 << 8));
+	ST_ASSERT(file_pcache_pages() == held); /* and were used again */
+	file_pcache_drop();
+	ST_ASSERT(file_pcache_pages() == 0);
+	return 0;
 }
 
 static int run(const char *path)

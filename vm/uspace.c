@@ -702,13 +702,23 @@ static int fill_page(struct vm_space *s, uintptr_t addr, bool irq_on)
 	const struct vm_pager *pager = r->pager;
 	void *backing = r->backing;
 	uint64_t off = r->offset + (va - r->start);
-	uint64_t pa = pmm_alloc();
-	if (!pa)
-		return -ENOMEM;
+	uint64_t pa = 0, version = 0;
+	bool shared = false;
 	if (irq_on)
 		irq_enable();
-	int rc = pager->fill(backing, off, phys_to_virt(pa));
+	if (pager->lookup) {
+		pa = pager->lookup(backing, off);
+		shared = pa != 0;
+		version = shared ? 0 : pager->version(backing);
+	}
+	if (!pa)
+		pa = pmm_alloc();
+	int rc = pa ? 0 : -ENOMEM;
+	if (!rc && !shared)
+		rc = pager->fill(backing, off, phys_to_virt(pa));
 	irq_disable();
+	if (!pa)
+		return rc;
 	r = vm_region_find(s, va);
 	uint64_t *pte = NULL;
 	if (!rc && r && r->pager == pager && r->backing == backing &&
@@ -718,11 +728,20 @@ static int fill_page(struct vm_space *s, uintptr_t addr, bool irq_on)
 			rc = -ENOMEM;
 	}
 	if (rc || !pte || (*pte & PTE_P)) {
-		pmm_free(pa);
+		if (shared)
+			vm_page_unref(pa);
+		else
+			pmm_free(pa);
 		return rc;
 	}
-	vm_page_ref_set1(pa);
-	*pte = pa | (leaf_flags(r) & ~PTE_W) | PTE_CLEAN;
+	if (!shared) {
+		vm_page_ref_set1(pa);
+		if (pager->publish)
+			pager->publish(backing, off, pa, version);
+	}
+	/* A page the cache may hand to others is copied before a write. */
+	*pte = pa | (leaf_flags(r) & ~PTE_W) | PTE_CLEAN |
+	       (pager->lookup ? PTE_COW : 0);
 	s->pages++;
 	return 0;
 }

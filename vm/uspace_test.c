@@ -411,7 +411,11 @@ static void fake_release(void *backing)
 	fake_holds--;
 }
 
-static const struct vm_pager fake_pager = {fake_fill, fake_hold, fake_release};
+static const struct vm_pager fake_pager = {
+	.fill = fake_fill,
+	.hold = fake_hold,
+	.release = fake_release,
+};
 
 SELFTEST(uspace_file_pager)
 {

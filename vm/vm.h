@@ -101,6 +101,19 @@ struct vm_pager {
 	int (*fill)(void *backing, uint64_t off, void *page);
 	void (*hold)(void *backing);
 	void (*release)(void *backing); /* may sleep; never with irqs off */
+	/*
+	 * Optional page sharing (a page cache): `lookup` returns a page that
+	 * already holds the data at off, with a reference for the caller,
+	 * or 0; `version` is the backing's data version, taken before a
+	 * fill; `publish` offers a freshly filled page (it takes its own
+	 * reference if it keeps it) unless the version moved meanwhile.
+	 * Shared pages are mapped copy-on-write. lookup and version may
+	 * sleep; publish is called with interrupts off.
+	 */
+	uint64_t (*lookup)(void *backing, uint64_t off);
+	uint64_t (*version)(void *backing);
+	void (*publish)(void *backing, uint64_t off, uint64_t pa,
+			uint64_t version);
 };
 
 struct vm_region {

@@ -183,6 +183,22 @@ def test_ctrl_z_stops_and_fg_continues(con):
     assert sh(con, "jobs") == ""
 
 
+def test_rewritten_program_runs_anew(con):
+    """The page cache of program text (kern/sys_mem.c) keys on the file's
+    data version: a program file overwritten (cp, O_TRUNC) or patched in
+    place (dd conv=notrunc, then truncate) runs its new code, never cached
+    old pages."""
+    sh(con, "cp /bin/true /data/prog && /data/prog && /data/prog")
+    sh(con, "cp /bin/false /data/prog")
+    sh(con, "/data/prog", status=1)
+    sh(con, "/data/prog", status=1)
+    size = sh(con, "busybox stat -c %s /bin/true").strip()
+    sh(con, "busybox dd if=/bin/true of=/data/prog conv=notrunc 2>/dev/null && "
+       f"busybox truncate -s {size} /data/prog && busybox cmp /bin/true /data/prog")
+    sh(con, "/data/prog")
+    sh(con, "rm /data/prog")
+
+
 def test_fork_storm(con):
     """200 children at once, all reaped with the right status (half-dead
     ones included), then none left behind."""
