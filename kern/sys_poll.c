@@ -13,8 +13,9 @@
  * POLLNVAL, a negative one ignored. A signal ends the wait with -EINTR
  * (Linux's ERESTARTNOHAND: never restarted after a handler). The remaining
  * time is written back to select's timeval and to ppoll's and pselect6's
- * timespec, as Linux does. The signal masks of ppoll and pselect6 are
- * checked (size, readable) but not yet applied around the sleep.
+ * timespec, as Linux does. The signal masks of ppoll and pselect6 hold
+ * during the call and the old mask comes back on the way out (after the
+ * handler of a signal that ended the wait, as rt_sigsuspend).
  */
 #include "arch/x86/arch.h"
 #include "kern/sys_fs.h"
@@ -123,15 +124,30 @@ static int read_timespec(uintptr_t uts, bool *has, uint64_t *deadline)
 	return 0;
 }
 
-/* A signal mask argument: checked, not applied yet (see the top). */
-static int check_sigmask(uintptr_t umask, uint64_t size)
+/* A signal mask argument: read and checked; *have says whether one was
+ * given. */
+static int check_sigmask(uintptr_t umask, uint64_t size, uint64_t *mask,
+			 bool *have)
 {
+	*have = false;
 	if (!umask)
 		return 0;
 	if (size != SIGSET_SIZE)
 		return -EINVAL;
-	uint64_t mask;
-	return user_in(&mask, umask, sizeof mask);
+	int rc = user_in(mask, umask, sizeof *mask);
+	*have = !rc;
+	return rc;
+}
+
+/* ppoll/pselect6: the mask holds during the wait. The old one comes back
+ * on the way out to user space (signal_user_return), after any handler a
+ * signal that ends the wait runs with it — the rt_sigsuspend mechanism. */
+static void apply_sigmask(uint64_t mask)
+{
+	struct user_ctx *u = &proc_current()->user;
+	u->saved_mask = u->sigmask;
+	u->has_saved_mask = true;
+	u->sigmask = mask & ~((1ull << 8) | (1ull << 18)); /* KILL, STOP */
 }
 
 /* ------------------------------------------------------------ poll */
@@ -168,11 +184,15 @@ long sys_ppoll(const uint64_t a[6])
 {
 	bool timed;
 	uint64_t deadline;
+	uint64_t mask;
+	bool have_mask;
 	int err = read_timespec(a[2], &timed, &deadline);
 	if (!err)
-		err = check_sigmask(a[3], a[4]);
+		err = check_sigmask(a[3], a[4], &mask, &have_mask);
 	if (err)
 		return err;
+	if (have_mask)
+		apply_sigmask(mask);
 	long rc = do_poll(a[0], a[1], timed ? &deadline : NULL);
 	if (timed && (rc >= 0 || rc == -EINTR)) {
 		struct linux_timespec left = remaining(deadline);
@@ -278,9 +298,13 @@ long sys_pselect6(const uint64_t a[6])
 		uint64_t sig[2];
 		if (user_in(sig, a[5], sizeof sig))
 			return -EFAULT;
-		err = check_sigmask(sig[0], sig[1]);
+		uint64_t mask;
+		bool have_mask;
+		err = check_sigmask(sig[0], sig[1], &mask, &have_mask);
 		if (err)
 			return err;
+		if (have_mask)
+			apply_sigmask(mask);
 	}
 	long rc = do_select(a[0], sets, timed ? &deadline : NULL);
 	if (timed && (rc >= 0 || rc == -EINTR)) {

@@ -9,7 +9,9 @@
  */
 #include "tap.h"
 
+#include <poll.h>
 #include <setjmp.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <ucontext.h>
@@ -702,6 +704,57 @@ static void test_sigchld_alarm(void)
 	alarm(120);
 }
 
+static volatile sig_atomic_t ppoll_hits;
+static void ppoll_handler(int sig)
+{
+	(void)sig;
+	ppoll_hits++;
+}
+
+/* ppoll's and pselect's mask holds only during the wait: a blocked
+ * pending signal it unblocks ends the wait with EINTR, its handler runs,
+ * and the old mask (still blocking it) is back afterwards. */
+static void test_wait_masks(void)
+{
+	struct sigaction sa = {.sa_handler = ppoll_handler};
+	sigaction(SIGUSR2, &sa, NULL);
+	sigset_t block, empty, cur;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigemptyset(&empty);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	int p[2];
+	if (pipe(p)) {
+		SKIP("no pipe", "ppoll with a mask");
+		return;
+	}
+	struct pollfd pf = {p[0], POLLIN, 0};
+	struct timespec ts = {5, 0};
+	kill(getpid(), SIGUSR2);
+	ERR(ppoll(&pf, 1, &ts, &empty), EINTR,
+	    "ppoll: a pending signal its mask unblocks ends it");
+	IS(ppoll_hits, 1, "ppoll: the handler ran");
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	OK(sigismember(&cur, SIGUSR2), "ppoll: the old mask is back");
+	IS(ppoll(&pf, 1, &(struct timespec){0, 1000000}, &empty), 0,
+	   "ppoll: a timeout with nothing pending");
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	OK(sigismember(&cur, SIGUSR2), "ppoll: the mask is back after it");
+	kill(getpid(), SIGUSR2);
+	fd_set r;
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
+	ERR(pselect(p[0] + 1, &r, NULL, NULL, &ts, &empty), EINTR,
+	    "pselect: likewise");
+	IS(ppoll_hits, 2, "pselect: the handler ran");
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	OK(sigismember(&cur, SIGUSR2), "pselect: the old mask is back");
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
 	tap_init(argc, argv, "t_signal");
@@ -714,5 +767,6 @@ int main(int argc, char **argv)
 	test_fpu();
 	test_eintr();
 	test_sigchld_alarm();
+	test_wait_masks();
 	return tap_done();
 }
