@@ -199,7 +199,8 @@ static uint64_t file_version(void *backing)
 static uint64_t file_lookup(void *backing, uint64_t off)
 {
 	struct file *f = backing;
-	put_deferred();
+	if (irq_enabled()) /* vnode_put may sleep */
+		put_deferred();
 	if (f->vn->type != VREG)
 		return 0;
 	uint64_t version = file_version(backing), pa = 0;

@@ -264,8 +264,9 @@ MEMINFO_RE = re.compile(r"^(\w+):\s+(\d+)(?: kB)?$", re.M)
 
 
 def memory(con):
-    """MemFree and the buffer cache's size, in KiB, read by one cat."""
-    out = sh(con, "cat /proc/meminfo /proc/bcache")
+    """MemFree and the buffer cache's size, in KiB, read by one cat after
+    a sync (earlier tests in the module write files on /data)."""
+    out = sh(con, "sync; cat /proc/meminfo /proc/bcache")
     fields = dict((k, int(v)) for k, v in MEMINFO_RE.findall(out))
     bc = dict((k, int(v)) for k, v in re.findall(r"^(\w+) (\d+)$", out, re.M))
     return {"free": fields["MemFree"], "buffers": fields["Buffers"], "slab": fields["Slab"],
