@@ -296,39 +296,42 @@ long sys_write(const uint64_t a[6])
 	return err ? err : sigpipe(write_uio(f, &u, NULL));
 }
 
+/* pread64/pwrite64: the file and the one-buffer uio over *v (the caller's:
+ * u points to it), checked in Linux's order (offset, fd, seekable, access
+ * mode); 0 or a negative errno. */
+static long positional(const uint64_t a[6], bool write, struct file **f,
+		       struct uio *u, struct linux_iovec *v)
+{
+	if ((int64_t)a[3] < 0)
+		return -EINVAL;
+	*f = fd_file(a[0]);
+	if (!*f)
+		return -EBADF;
+	if ((*f)->ops->stream)
+		return -ESPIPE;
+	if (!(write ? writable(*f) : readable(*f)))
+		return -EBADF;
+	*v = (struct linux_iovec){a[1], a[2]};
+	return uio_init(u, v, 1, false);
+}
+
 long sys_pread64(const uint64_t a[6])
 {
-	int64_t pos = (int64_t)a[3];
-	if (pos < 0)
-		return -EINVAL;
-	struct file *f = fd_file(a[0]);
-	if (!f)
-		return -EBADF;
-	if (f->ops->stream)
-		return -ESPIPE;
-	if (!readable(f))
-		return -EBADF;
-	struct linux_iovec v = {a[1], a[2]};
+	struct file *f;
 	struct uio u;
-	int err = uio_init(&u, &v, 1, false);
+	struct linux_iovec v;
+	int64_t pos = (int64_t)a[3];
+	long err = positional(a, false, &f, &u, &v);
 	return err ? err : read_uio(f, &u, &pos);
 }
 
 long sys_pwrite64(const uint64_t a[6])
 {
-	int64_t pos = (int64_t)a[3];
-	if (pos < 0)
-		return -EINVAL;
-	struct file *f = fd_file(a[0]);
-	if (!f)
-		return -EBADF;
-	if (f->ops->stream)
-		return -ESPIPE;
-	if (!writable(f))
-		return -EBADF;
-	struct linux_iovec v = {a[1], a[2]};
+	struct file *f;
 	struct uio u;
-	int err = uio_init(&u, &v, 1, false);
+	struct linux_iovec v;
+	int64_t pos = (int64_t)a[3];
+	long err = positional(a, true, &f, &u, &v);
 	return err ? err : sigpipe(write_uio(f, &u, &pos));
 }
 
