@@ -690,3 +690,71 @@ long sys_getitimer(const uint64_t a[6])
 		  p->sys.alarm_interval_ns);
 	return user_out(a[1], &it, sizeof it);
 }
+
+/* ------------------------------------------------------------ sigtimedwait */
+
+struct linux_timespec_k {
+	int64_t tv_sec, tv_nsec;
+};
+
+/*
+ * rt_sigtimedwait(set, info, timeout, sigsetsize): take a pending signal of
+ * set without running its handler. The signals of set are unblocked for
+ * the wait (so their arrival wakes it) and blocked again before returning,
+ * as Linux does. -EAGAIN at the timeout, -EINTR for another signal.
+ */
+long sys_rt_sigtimedwait(const uint64_t a[6])
+{
+	struct proc *p = proc_current();
+	struct user_ctx *u = &p->user;
+	uint64_t set, deadline = 0;
+	if (a[3] != 8)
+		return -EINVAL;
+	if (user_in(&set, a[0], 8))
+		return -EFAULT;
+	set &= ~UNBLOCKABLE;
+	if (a[2]) {
+		struct linux_timespec_k ts;
+		if (user_in(&ts, a[2], sizeof ts))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+			return -EINVAL;
+		uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull +
+			      (uint64_t)ts.tv_nsec;
+		deadline = time_ns() + (ns ? ns : 1);
+	}
+	if (a[1] && !user_range_ok(a[1], ARCH_SIGINFO_SIZE, true))
+		return -EFAULT;
+	uint64_t mask = u->sigmask;
+	long rc;
+	for (;;) {
+		spin_lock(&proc_lock);
+		uint64_t ready = u->sigpending & set;
+		if (ready) {
+			int sig = __builtin_ctzll(ready) + 1;
+			u->sigpending &= ~BIT(sig);
+			struct siginfo_k si = u->siginfo[sig - 1];
+			spin_unlock(&proc_lock);
+			u->sigmask = mask;
+			if (a[1]) {
+				uint8_t info[ARCH_SIGINFO_SIZE];
+				make_info(info, sig, &si);
+				user_out(a[1], info, sizeof info);
+			}
+			return sig;
+		}
+		u->sigmask = mask & ~set; /* their arrival must wake us */
+		int w = waitq_sleep_intr(NULL, &proc_lock, deadline);
+		spin_unlock(&proc_lock);
+		if (w == -ETIMEDOUT) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (w == -ERESTARTSYS && !(u->sigpending & set)) {
+			rc = -EINTR; /* another signal: its handler runs */
+			break;
+		}
+	}
+	u->sigmask = mask;
+	return rc;
+}
