@@ -257,10 +257,17 @@ static void user_fault(unsigned vector, const char *name, uintptr_t rip,
 		return; /* not ours: trap.c reports it as a kernel fault */
 	if (vector == 14 && p->user.space &&
 	    p->user.space->last_fault_err == -ENOMEM) {
-		/* No page for a valid access: the node is out of memory. The
-		 * process that asked dies (SIGKILL, as Linux's OOM killer
-		 * does); the node goes on. */
+		/* No page for a valid access. First give back the page cache
+		 * of program text and let the access run again; if that was
+		 * not enough, the node is out of memory: the process that
+		 * asked dies (SIGKILL, as Linux's OOM killer does) and the
+		 * node goes on. */
 		irq_enable();
+		if (file_pcache_pages()) {
+			file_pcache_drop();
+			irq_disable();
+			return;
+		}
 		struct mem_stats st;
 		mem_get_stats(&st);
 		printk("shoal: pid %d (%s) killed by SIGKILL: out of memory at "
