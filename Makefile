@@ -47,6 +47,43 @@ KOBJ  := $(patsubst %.c,$(B)/%.o,$(KCSRC)) $(patsubst %.asm,$(B)/%.o,$(KASRC))
 
 all: $(B)/shoal.elf $(B)/root.img
 
+# lwIP 2.1.3 (docs/network.md, "## lwIP"): tools/deps unpacks Debian's source
+# into $(LWIP) and patches it; the stamp says the tree is there and current.
+# Its files are compiled with the kernel's flags plus the port's include
+# paths. lwIP 2.1.3 builds clean with them; should a patch or a newer gcc
+# warn, -Wno- flags for lwIP's own files (never Shoal's) go in LWIP_WARN.
+LWIP       := $(B)/lwip-2.1.3
+LWIP_STAMP := $(B)/lwip.stamp
+LWIP_INC   := -Inet/lwip -I$(LWIP)/src/include
+LWIP_WARN  :=
+LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c \
+	core/memp.c core/netif.c core/pbuf.c core/raw.c core/stats.c core/sys.c \
+	core/tcp.c core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
+	core/ipv4/dhcp.c core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c \
+	core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c netif/ethernet.c \
+	api/api_lib.c api/api_msg.c api/err.c api/netbuf.c api/tcpip.c
+LWIP_OBJ   := $(patsubst %.c,$(B)/lwip/%.o,$(LWIP_FILES))
+LWIP_GLUE  := $(patsubst %.c,$(B)/%.o,$(wildcard net/lwip/*.c))
+KOBJ       += $(LWIP_OBJ) $(LWIP_GLUE)
+
+# The patches folder is a prerequisite so that removing a patch counts too.
+$(LWIP_STAMP): net/lwip/SHA256SUMS net/lwip/patches $(wildcard net/lwip/patches/*.patch)
+	$(Q)tools/deps lwip
+
+# The sources appear with the stamp (explicit targets: a pattern here would
+# let make chain its built-in rules through any name under $(LWIP)).
+$(addprefix $(LWIP)/src/,$(LWIP_FILES)): $(LWIP_STAMP) ;
+
+$(LWIP_OBJ): $(B)/lwip/%.o: $(LWIP)/src/%.c $(LWIP_STAMP) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      lwip/$*.c")
+	$(Q)$(CC) $(KCFLAGS) $(LWIP_INC) $(LWIP_WARN) -c $< -o $@
+
+$(LWIP_GLUE): $(B)/net/lwip/%.o: net/lwip/%.c $(LWIP_STAMP) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) $(LWIP_INC) -c $< -o $@
+
 $(B)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

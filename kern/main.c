@@ -17,6 +17,8 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/sync.h"
+#include "net/lwip/net_lwip.h"
+#include "net/net.h"
 #include "vm/vm.h"
 
 #define SHOAL_VERSION "0.1"
@@ -112,8 +114,10 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	irq_enable();
 	pci_init();
 	virtio_blk_probe();
+	net_init();
 	ramdisk_from_module(&bootinfo, "root");
 	fs_boot_mount();
+	net_lwip_init();
 	proc_init();
 
 	if (kconfig.selftest)
