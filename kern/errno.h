@@ -41,6 +41,7 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define ENOBUFS 105
 #define ETIMEDOUT 110
 #define ERESTARTSYS 512 /* kernel-internal: a signal interrupted a sleep */
 #define EUCLEAN 117 /* structure needs cleaning: a corrupted file system */

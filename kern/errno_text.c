@@ -43,6 +43,7 @@ static const struct {
 	{ENOSYS, "function not implemented"},
 	{ENOTEMPTY, "directory not empty"},
 	{ELOOP, "too many levels of symbolic links"},
+	{ENOBUFS, "no buffer space"},
 	{ETIMEDOUT, "timed out"},
 	{EUCLEAN, "structure needs cleaning"},
 };

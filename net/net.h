@@ -53,11 +53,6 @@
 #include "kern/sync.h"
 #include "net/net_impl.h"
 
-/* Linux's value; kern/errno.h does not list it yet. */
-#ifndef ENOBUFS
-#define ENOBUFS 105
-#endif
-
 #define NETDEV_MAX 4
 #define NETDEV_NAME 8
 #define NETDEV_RX_BUDGET 32 /* frames per poll before the thread yields */
