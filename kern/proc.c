@@ -408,22 +408,22 @@ void proc_exit(int wstatus)
 	}
 	if (p == initproc)
 		initproc = NULL;
+	/* Let go of p before proc_lock is: once it is released the reaper
+	 * may free p at any moment (even before this thread's last switch),
+	 * so this thread stops being p's now and never touches it again. A
+	 * process nobody will wait for goes on the deferred list, freed by
+	 * the next fork or wait. */
+	thread_set_proc(thread_current(), NULL);
+	p->thread = NULL;
+	if (self_reap || orphan) {
+		p->sys.parent = NULL;
+		proc_free_deferred(p);
+	}
 	spin_unlock(&proc_lock);
 	while (orphans_dead) {
 		struct proc *next = orphans_dead->sys.sibling;
 		proc_free(orphans_dead);
 		orphans_dead = next;
-	}
-	irq_disable();
-	thread_set_proc(thread_current(), NULL);
-	p->thread = NULL;
-	/* A process nobody will wait for is freed by the next reaper: mark it
-	 * with no parent so wait never sees it. Freeing needs the stack we
-	 * run on to be gone first; a zombie with self_reap is freed here
-	 * since only its struct remains and nothing else points to it. */
-	if (self_reap || orphan) {
-		p->sys.parent = NULL;
-		proc_free_deferred(p);
 	}
 	thread_exit();
 }
