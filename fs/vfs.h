@@ -244,6 +244,10 @@ int file_chmod(struct file *f, uint32_t mode); /* fchmod */
 /* fcntl(F_SETFL): only O_APPEND and O_NONBLOCK change. */
 void file_set_flags(struct file *f, int flags);
 struct file *file_dup(struct file *f); /* one more reference; returns f */
+/* A new open file on vn (which it takes over) for a driver that makes its
+ * own files (pipes, sockets): one reference, offset 0; the caller sets
+ * ops and priv. NULL when out of memory. */
+struct file *file_alloc(struct vnode *vn, int flags);
 void file_close(struct file *f); /* drop a reference */
 
 /* ioctl(2): the driver's answer; -ENOTTY when it has none. */

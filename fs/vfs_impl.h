@@ -64,8 +64,7 @@ void vattr_to_stat(const struct vnode *vn, const struct vattr *va,
 		   struct linux_stat *st);
 bool mount_readonly(const struct vnode *vn);
 
-/* Files (vfs_file.c). */
-struct file *file_alloc(struct vnode *vn, int flags);
+/* Files (vfs_file.c); file_alloc is public (vfs.h). */
 int vfs_open_vnode(struct vnode *vn, int flags, struct file **out);
 
 /* devfs.c: the driver of a character device number. */

@@ -15,6 +15,7 @@
 #include "lwip/tcpip.h"
 #include "lwip/timeouts.h"
 #include "net/lwip/net_lwip.h"
+#include "net/lwip/netif_shoal.h"
 #include "net/lwip/port.h"
 
 static bool ready;
@@ -130,6 +131,8 @@ void net_lwip_init(void)
 	printk("lwip: lwIP " LWIP_VERSION_STRING
 	       " up: tcpip thread, %c%c%u 127.0.0.1/8\n",
 	       lo->name[0], lo->name[1], lo->num);
+	netif_shoal_init();
+	ping_init();
 }
 
 bool net_lwip_ready(void)

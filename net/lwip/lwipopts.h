@@ -133,6 +133,7 @@ void lwip_port_mark_tcpip_thread(void);
 
 /* ---- statistics (read by the tests and, later, /proc/net) ---- */
 #define LWIP_STATS 1
+#define LWIP_STATS_LARGE 1 /* 32-bit counters: 16 bits wrap within a test */
 #define LWIP_STATS_DISPLAY 0
 #define LINK_STATS 1
 #define ETHARP_STATS 1
