@@ -3,7 +3,7 @@
  * the home node): socket, bind, listen, accept, accept4, connect, sendto,
  * recvfrom, sendmsg, recvmsg, shutdown, setsockopt, getsockopt,
  * getsockname, getpeername. AF_INET only, SOCK_STREAM (TCP) and
- * SOCK_DGRAM (UDP).
+ * SOCK_DGRAM (UDP), SOCK_RAW with IPPROTO_ICMP (ping).
  *
  * This file is the user boundary: it checks descriptors, flags, lengths
  * and user memory, translates Linux's layouts (struct sockaddr_in, struct
@@ -31,6 +31,7 @@
 #define SOCK_NONBLOCK O_NONBLOCK
 #define SOCK_CLOEXEC O_CLOEXEC
 #define IPPROTO_IP 0
+#define IPPROTO_ICMP 1
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
@@ -177,10 +178,14 @@ long sys_socket(const uint64_t a[6])
 		return -EINVAL;
 	if (domain != AF_INET)
 		return -EAFNOSUPPORT;
-	if (type != SOCK_STREAM && type != SOCK_DGRAM)
+	if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_RAW)
 		return -ESOCKTNOSUPPORT;
-	if (proto != IPPROTO_IP &&
-	    proto != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
+	/* SOCK_RAW: ICMP only (ping), as Linux's raw sockets, no privilege. */
+	if (type == SOCK_RAW
+		    ? proto != IPPROTO_ICMP
+		    : proto != IPPROTO_IP &&
+			      proto != (type == SOCK_STREAM ? IPPROTO_TCP
+							    : IPPROTO_UDP))
 		return -EPROTONOSUPPORT;
 	if (!fd_available())
 		return -EMFILE;
@@ -342,7 +347,7 @@ long sys_sendto(const uint64_t a[6])
 	if (!err && a[4])
 		err = addr_in(a[4], a[5], &sa, &unspec);
 	if (!err && a[4] && !unspec && sock_type(f) == SOCK_DGRAM &&
-	    sa.port == 0)
+	    !sock_is_raw(f) && sa.port == 0)
 		err = -EINVAL;
 	if (err)
 		return err;

@@ -16,6 +16,7 @@
 #include "lwip/timeouts.h"
 #include "net/lwip/net_lwip.h"
 #include "net/lwip/netif_shoal.h"
+#include "net/lwip/socket.h"
 #include "net/lwip/port.h"
 
 static bool ready;
@@ -133,6 +134,7 @@ void net_lwip_init(void)
 	       lo->name[0], lo->name[1], lo->num);
 	netif_shoal_init();
 	ping_init();
+	sock_proc_init();
 }
 
 bool net_lwip_ready(void)

@@ -46,6 +46,7 @@
 #include "lwip/api.h"
 #include "lwip/ip.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 #include "lwip/udp.h"
@@ -69,7 +70,8 @@ enum sk_state { SK_NEW, SK_CONNECTING, SK_CONNECTED, SK_LISTEN, SK_DEAD };
 struct sock {
 	struct sleeplock lock;
 	struct netconn *conn;
-	int type; /* SOCK_STREAM, SOCK_DGRAM */
+	int type; /* SOCK_STREAM, SOCK_DGRAM (also for raw) */
+	bool raw; /* SOCK_RAW IPPROTO_ICMP: a NETCONN_RAW, whole IP packets in */
 	enum sk_state state; /* TCP only */
 	bool bound;
 	bool udp_connected;
@@ -286,6 +288,11 @@ bool sock_is(const struct file *f)
 	return f->ops == &sock_fops;
 }
 
+bool sock_is_raw(const struct file *f)
+{
+	return ((const struct sock *)f->priv)->raw;
+}
+
 int sock_type(const struct file *f)
 {
 	return ((struct sock *)f->priv)->type;
@@ -324,11 +331,24 @@ static int sock_wrap(struct netconn *conn, int type, int flags,
 
 int sock_create(int type, int flags, struct file **out)
 {
-	struct netconn *conn = netconn_new_with_callback(
-		type == SOCK_STREAM ? NETCONN_TCP : NETCONN_UDP, sock_event);
+	struct netconn *conn =
+		type == SOCK_RAW
+			? netconn_new_with_proto_and_callback(
+				  NETCONN_RAW, IP_PROTO_ICMP, sock_event)
+			: netconn_new_with_callback(type == SOCK_STREAM
+							    ? NETCONN_TCP
+							    : NETCONN_UDP,
+						    sock_event);
 	if (!conn)
 		return -ENOBUFS;
-	return sock_wrap(conn, type, flags, SK_NEW, out);
+	/* A raw socket is a datagram socket to every path below: send is
+	 * raw_sendto (lwIP adds the IP header), receive gives lwIP's copy of
+	 * the whole packet (recv_raw), as Linux's raw sockets do. */
+	int err = sock_wrap(conn, type == SOCK_RAW ? SOCK_DGRAM : type, flags,
+			    SK_NEW, out);
+	if (!err)
+		((struct sock *)(*out)->priv)->raw = type == SOCK_RAW;
+	return err;
 }
 
 /* ------------------------------------------------------------- binding */
@@ -749,7 +769,7 @@ static int64_t sk_udp_recv(struct file *f, struct sock *sk, char *buf,
 		if (from) {
 			from->addr =
 				ip4_addr_get_u32(ip_2_ip4(netbuf_fromaddr(nb)));
-			from->port = netbuf_fromport(nb);
+			from->port = sk->raw ? 0 : netbuf_fromport(nb);
 		}
 		if (oflags && total > len)
 			*oflags |= MSG_TRUNC;
@@ -924,4 +944,79 @@ int sock_name(struct file *f, bool peer, struct sock_addr *a)
 	a->addr = err ? 0 : ip4_addr_get_u32(ip_2_ip4(&ip));
 	a->port = err ? 0 : port;
 	return err;
+}
+
+/* ------------------------------------------------- /proc/net/sockets */
+
+/*
+ * /proc/net/sockets: lwIP's TCP and UDP pcbs (so kernel netconns, DHCP's
+ * client and TIME_WAIT connections appear too; raw pcbs are private to
+ * lwIP's raw.c and are not listed). One header line, then per pcb:
+ *   PROTO STATE LOCAL:PORT REMOTE:PORT RXQ TXQ
+ * TCP's RXQ is what was received and not yet read (the window not yet
+ * reopened), TXQ what is queued and not acknowledged; UDP's are 0. Read
+ * under the core lock.
+ */
+static const char *const tcp_state_names[] = {
+	"CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RCVD",
+	"ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
+	"CLOSING",     "LAST_ACK",   "TIME_WAIT",
+};
+
+static int emit_sock(char *buf, size_t size, const char *proto,
+		     const char *state, const ip_addr_t *l, u16_t lport,
+		     const ip_addr_t *r, u16_t rport, unsigned rxq,
+		     unsigned txq)
+{
+	uint32_t la = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(l)));
+	uint32_t ra = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(r)));
+	return snprintf(buf, size,
+			"%s %s %u.%u.%u.%u:%u %u.%u.%u.%u:%u %u %u\n", proto,
+			state, la >> 24, (la >> 16) & 255, (la >> 8) & 255,
+			la & 255, lport, ra >> 24, (ra >> 16) & 255,
+			(ra >> 8) & 255, ra & 255, rport, rxq, txq);
+}
+
+#define SOCK_EMIT(...)                              \
+	(n += emit_sock(buf + MIN((size_t)n, size), \
+			size - MIN((size_t)n, size), __VA_ARGS__))
+
+static int gen_sockets(char *buf, size_t size, void *arg, uint64_t key)
+{
+	int n = snprintf(buf, size, "proto state local remote rxq txq\n");
+	LOCK_TCPIP_CORE();
+	for (struct tcp_pcb_listen *lp = tcp_listen_pcbs.listen_pcbs; lp;
+	     lp = lp->next)
+		SOCK_EMIT("tcp", "LISTEN", &lp->local_ip, lp->local_port,
+			  IP4_ADDR_ANY, 0, 0, 0);
+	struct tcp_pcb *const lists[] = {tcp_bound_pcbs, tcp_active_pcbs,
+					 tcp_tw_pcbs};
+	for (unsigned i = 0; i < ARRAY_SIZE(lists); i++)
+		for (struct tcp_pcb *p = lists[i]; p; p = p->next) {
+			unsigned st = p->state;
+			SOCK_EMIT("tcp",
+				  st < ARRAY_SIZE(tcp_state_names)
+					  ? tcp_state_names[st]
+					  : "?",
+				  &p->local_ip, p->local_port, &p->remote_ip,
+				  p->remote_port,
+				  p->rcv_wnd < TCP_WND ? TCP_WND - p->rcv_wnd
+						       : 0,
+				  p->snd_buf < TCP_SND_BUF
+					  ? TCP_SND_BUF - p->snd_buf
+					  : 0);
+		}
+	for (struct udp_pcb *u = udp_pcbs; u; u = u->next)
+		SOCK_EMIT("udp",
+			  (u->flags & UDP_FLAGS_CONNECTED) ? "CONNECTED"
+							   : "UNCONN",
+			  &u->local_ip, u->local_port, &u->remote_ip,
+			  u->remote_port, 0, 0);
+	UNLOCK_TCPIP_CORE();
+	return n;
+}
+
+void sock_proc_init(void)
+{
+	procfs_register("net/sockets", gen_sockets, NULL);
 }

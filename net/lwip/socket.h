@@ -25,6 +25,7 @@ struct file;
 /* Linux values. */
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define SOCK_RAW 3
 #define MSG_OOB 0x1
 #define MSG_PEEK 0x2
 #define MSG_TRUNC 0x20
@@ -40,12 +41,16 @@ struct sock_addr {
 	uint16_t port; /* host byte order */
 };
 
-/* A new socket of type SOCK_STREAM or SOCK_DGRAM; flags may hold
+/* A new socket of type SOCK_STREAM, SOCK_DGRAM or SOCK_RAW (ICMP; it then
+ * behaves as a datagram socket, sock_type says SOCK_DGRAM, and receives
+ * whole IPv4 packets); flags may hold
  * O_NONBLOCK. -ENOMEM/-ENOBUFS when lwIP has no netconn left. */
 int sock_create(int type, int flags, struct file **out);
 /* Is f a socket? The calls below need one (the caller says -ENOTSOCK). */
 bool sock_is(const struct file *f);
 int sock_type(const struct file *f);
+/* Is f a raw (SOCK_RAW, IPPROTO_ICMP) socket? Its port numbers mean nothing. */
+bool sock_is_raw(const struct file *f);
 
 int sock_bind(struct file *f, const struct sock_addr *a);
 int sock_listen(struct file *f, int backlog);
@@ -71,6 +76,8 @@ int sock_setopt(struct file *f, int level, int name, int val);
 int sock_getopt(struct file *f, int level, int name, int *val);
 /* getsockname (peer false) / getpeername (peer true, -ENOTCONN). */
 int sock_name(struct file *f, bool peer, struct sock_addr *a);
+/* Registers /proc/net/sockets; once, from net_lwip_init. */
+void sock_proc_init(void);
 /* Sockets alive on this node (tests look for leaks). */
 unsigned sock_count(void);
 

@@ -95,6 +95,38 @@ def test_direct_node_command_line():
     assert opt(argv, "-append") == ["node=3 loglevel=7 hz=250"]
     assert "e1000,netdev=n0,mac=52:54:00:00:00:03,romfile=" in opt(argv, "-device")
     assert "-boot" not in argv
+    assert opt(argv, "-netdev")[0] == "user,id=n0"
+
+
+def test_http_port_forward():
+    """NIC0's user netdev forwards host 127.0.0.1:PORT to the node's port 80."""
+    lay = Layout("/tmp/c")
+    for boot in ("direct", "pxe"):
+        argv = qemu.node_argv(cfg(boot=boot), 1, lay, 20481)
+        n0 = opt(argv, "-netdev")[0]
+        assert n0.startswith("user,id=n0") and n0.endswith(",hostfwd=tcp:127.0.0.1:20481-:80")
+    from shoal.cluster import free_ports
+    ports = free_ports(8)
+    assert len(set(ports)) == 8 and all(1024 <= p < 65536 for p in ports)
+
+
+def test_link_two_switches():
+    """--link: nodes N//2.. on vde2.ctl, a wirefilter joining the switches."""
+    lay = Layout("/tmp/c")
+    c = cfg(boot="direct", nodes=4, link="loss=5,delay=20")
+    c.validate(check_files=False)
+    socks = [[v for v in opt(qemu.node_argv(c, n, lay), "-netdev") if v.startswith("vde")][0]
+             for n in range(4)]
+    assert socks == ["vde,id=n1,sock=/tmp/c/vde.ctl"] * 2 + ["vde,id=n1,sock=/tmp/c/vde2.ctl"] * 2
+    assert qemu.wirefilter_argv(c, lay) == [
+        "wirefilter", "-v", "/tmp/c/vde.ctl:/tmp/c/vde2.ctl", "-l", "5.0", "-d", "20",
+        "--daemon", "--pidfile", "/tmp/c/wirefilter.pid"]
+    for bad, msg in (("loss=101", "out of range"), ("jitter=3", "not KEY=VALUE"),
+                     ("delay=x", "not a number")):
+        with pytest.raises(ShoalError, match=msg):
+            cfg(boot="direct", nodes=2, link=bad).validate(check_files=False)
+    with pytest.raises(ShoalError, match="at least 2 nodes"):
+        cfg(boot="direct", nodes=1, link="loss=1").validate(check_files=False)
 
 
 def test_no_disk_with_disk_mb_0():
@@ -311,7 +343,7 @@ def test_run_rejects_long_or_multiline_commands(fake):
 
 
 # ---------------------------------------------------------------- the tool
-@pytest.mark.parametrize("cmd", ["", "up", "down", "status", "kill", "start", "console", "run"])
+@pytest.mark.parametrize("cmd", ["", "up", "down", "status", "ports", "kill", "start", "console", "run"])
 def test_help(cli, cmd):
     r = cli(*([cmd] if cmd else []), "--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: tools/cluster")

@@ -10,6 +10,8 @@ Interface:
     .kill(node)          SIGKILL to one node's QEMU (a crash, for tests)
     .down()              stops every process it recorded: (nodes, switch)
     .status()            [NodeStatus]; .config(); .running()
+    .http_ports()        {node: host port}: 127.0.0.1:port reaches node's
+                         NIC0 port 80 (QEMU hostfwd)
     .console(node)       a Console for the node (not yet connected)
     .run(node, cmd)      (output, status) through the console
   Boot                   node, pid, seconds from QEMU's start to the ready line
@@ -19,6 +21,17 @@ the launcher and ignore the terminal's ^C. Their PIDs are kept in
 cluster.json and in the pid files; before signalling a PID the launcher
 checks in /proc/PID/cmdline that it still is the process it started (the
 command line names this directory's socket), so a recycled PID is never hit.
+
+Host ports: `up` asks the host kernel for a free loopback port per node
+(bind to port 0), records them in cluster.json ("http_ports") and gives
+each QEMU hostfwd=tcp:127.0.0.1:PORT-:80; `start` reuses the node's port.
+So clusters of one or several users never share a port, with no fixed base.
+The port is free when `up` picks it; another program could take it before
+QEMU binds it, and then QEMU fails to start and `up` reports that.
+
+With --link (cfg.link) `up` starts a second switch (vde2.ctl) for the upper
+half of the nodes and a wirefilter between the two, both recorded in the
+state ("vde2_pid", "wf_pid") and stopped by `down` like the first switch.
 
 Locking: commands that start or stop processes hold cluster.lock (flock),
 so two launchers on one directory take turns; `up` then sees the first
@@ -43,6 +56,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -134,6 +148,21 @@ def shown(path):
     return path if rel.startswith("..") else rel
 
 
+def free_ports(count):
+    """count distinct loopback TCP ports that were free a moment ago. All
+    sockets stay open until every port is known, so none repeats."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -143,6 +172,8 @@ def describe(cfg):
     s = f"{cfg.boot} boot, {cfg.accel}, {cfg.mem} MB"
     if cfg.uses_icount():
         s += ", icount " + format_icount(cfg.icount_default, cfg.icount_nodes)
+    if cfg.link:
+        s += f", link {cfg.link} for nodes {cfg.nodes // 2}..{cfg.nodes - 1}"
     return s
 
 
@@ -219,13 +250,16 @@ class Cluster:
         if st is None:
             return False
         n = st["config"]["nodes"]
-        return self._vde_alive(st) or any(self.node_alive(i, st) for i in range(n))
+        wf = _pid_alive(st.get("wf_pid") or _read_pidfile(self.lay.wf_pid),
+                        self.lay.wf_pid.encode())
+        return wf or self._vde_alive(st) or any(self.node_alive(i, st) for i in range(n))
 
     # ------------------------------------------------------------ up
     def up(self, cfg, keep=False, progress=None):
         """Start the cluster cfg describes and wait until every node is up."""
         cfg.validate()
-        for tool in (cfg.qemu, "vde_switch") + (("grub-mknetdir",) if cfg.boot == "pxe" else ()):
+        tools = (cfg.qemu, "vde_switch") + (("grub-mknetdir",) if cfg.boot == "pxe" else ())
+        for tool in tools + (("wirefilter",) if cfg.link else ()):
             if not shutil.which(tool):
                 raise ShoalError(f"{tool} not found; run tools/deps")
         if cfg.accel == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -244,11 +278,18 @@ class Cluster:
                 self._stop_all(st)  # stale state from a cluster that died
             self._prepare_tftp(cfg)
             self._prepare_disks(cfg, progress)
-            st = {"config": cfg.to_dict(), "created": time.time(), "vde_pid": None, "nodes": {}}
+            ports = free_ports(cfg.nodes)
+            st = {"config": cfg.to_dict(), "created": time.time(), "vde_pid": None, "nodes": {},
+                  "http_ports": {str(n): p for n, p in enumerate(ports)}}
             self._save(st)
             try:
-                st["vde_pid"] = self._start_vde()
+                st["vde_pid"] = self._start_vde(self.lay.vde_ctl, self.lay.vde_pid)
                 self._save(st)
+                if cfg.link:
+                    st["vde2_pid"] = self._start_vde(self.lay.vde2_ctl, self.lay.vde2_pid)
+                    self._save(st)
+                    st["wf_pid"] = self._start_wirefilter(cfg)
+                    self._save(st)
                 if progress:
                     progress(f"cluster: starting {_plural(cfg.nodes, 'node')} "
                              f"({describe(cfg)}) in {shown(self.lay.dir)}")
@@ -324,18 +365,32 @@ class Cluster:
             progress(f"cluster: made {_plural(len(made), 'empty disk')} of {cfg.disk_mb} MB "
                      f"(disk{made[0]}.img{'...' if len(made) > 1 else ''})")
 
-    def _start_vde(self):
-        ctl = self.lay.vde_ctl
+    def _start_wirefilter(self, cfg):
+        _unlink(self.lay.wf_pid)
+        argv = qemu.wirefilter_argv(cfg, self.lay)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        if r.returncode != 0:
+            raise ShoalError(f"wirefilter failed (status {r.returncode}):\n{r.stdout}")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pid = _read_pidfile(self.lay.wf_pid)
+            if pid:
+                return pid
+            time.sleep(POLL)
+        raise ShoalError(f"wirefilter wrote no pid file {self.lay.wf_pid} within 5 s")
+
+    def _start_vde(self, ctl, pidfile):
         shutil.rmtree(ctl, ignore_errors=True)
-        _unlink(self.lay.vde_pid)
-        r = subprocess.run(["vde_switch", "-s", ctl, "-d", "-p", self.lay.vde_pid],
+        _unlink(pidfile)
+        r = subprocess.run(["vde_switch", "-s", ctl, "-d", "-p", pidfile],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
         if r.returncode != 0:
             raise ShoalError(f"vde_switch failed (status {r.returncode}):\n{r.stdout}")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            pid = _read_pidfile(self.lay.vde_pid)
+            pid = _read_pidfile(pidfile)
             if pid and os.path.exists(os.path.join(ctl, "ctl")):
                 return pid
             time.sleep(POLL)
@@ -350,7 +405,7 @@ class Cluster:
                 os.replace(cur, old)
         _unlink(self.lay.sock(node))
         _unlink(self.lay.pid(node))
-        argv = qemu.node_argv(cfg, node, self.lay)
+        argv = qemu.node_argv(cfg, node, self.lay, st.get("http_ports", {}).get(str(node)))
         with open(self.lay.qemu_log(node), "wb") as err:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err,
                                  stderr=subprocess.STDOUT, start_new_session=True,
@@ -553,16 +608,22 @@ class Cluster:
                     procs.append((pid, self._node_marker(n)))
         stopped = self._stop(procs)
         vde = 0
-        for pid in {(st or {}).get("vde_pid"), _read_pidfile(self.lay.vde_pid)}:
-            if pid:
-                vde += self._stop([(pid, self._vde_marker())])
+        # The wirefilter first: it is a client of both switches.
+        for key, pidfile, marker in (("wf_pid", self.lay.wf_pid, self.lay.wf_pid),
+                                     ("vde_pid", self.lay.vde_pid, self.lay.vde_ctl),
+                                     ("vde2_pid", self.lay.vde2_pid, self.lay.vde2_ctl)):
+            for pid in {(st or {}).get(key), _read_pidfile(pidfile)}:
+                if pid:
+                    vde += self._stop([(pid, marker.encode())])
         self._procs.clear()
         for n in range(nodes):
             _unlink(self.lay.pid(n))
             _unlink(self.lay.sock(n))
             _unlink(self.lay.console_lock(n))
-        _unlink(self.lay.vde_pid)
-        shutil.rmtree(self.lay.vde_ctl, ignore_errors=True)
+        for path in (self.lay.vde_pid, self.lay.vde2_pid, self.lay.wf_pid):
+            _unlink(path)
+        for path in (self.lay.vde_ctl, self.lay.vde2_ctl):
+            shutil.rmtree(path, ignore_errors=True)
         _unlink(self.lay.state)
         return stopped, vde > 0
 
@@ -584,6 +645,11 @@ class Cluster:
                 boot_seconds=rec.get("boot_seconds") if alive else None,
                 uptime=now - rec["started"] if alive and rec.get("started") else None))
         return out
+
+    def http_ports(self):
+        """{node: host port forwarded to its port 80}, {} with no cluster."""
+        st = self._load()
+        return {int(n): p for n, p in (st or {}).get("http_ports", {}).items()}
 
     def switch_pid(self):
         st = self._load()

@@ -3,6 +3,7 @@
 Interface:
   parse_icount(spec)        "SHIFT[,NODE:SHIFT...]" -> (default, {node: shift})
   format_icount(d, per)     the inverse, for status lines
+  parse_link(spec)          "loss=5,delay=20" -> {"loss": 5.0, "delay": 20}
   ClusterConfig(...)        plain data; .validate() raises ShoalError with a
                             message naming the bad option; .shift(node) is the
                             icount shift of one node or None (free-running);
@@ -49,6 +50,30 @@ def parse_icount(spec):
     return default, per_node
 
 
+# --link: wirefilter's impairments between the two switches (both ways).
+LINK_KEYS = {"loss": (float, 0, 100), "delay": (int, 0, 60000), "dup": (float, 0, 100),
+             "band": (int, 1, 1 << 40)}
+
+
+def parse_link(spec):
+    """Parse --link "loss=PCT,delay=MS[,dup=PCT][,band=BYTES_PER_S]"."""
+    out = {}
+    for item in spec.split(","):
+        key, eq, val = item.strip().partition("=")
+        if key not in LINK_KEYS or not eq:
+            raise ShoalError(f"--link: '{item}' is not KEY=VALUE with KEY one of "
+                             f"{', '.join(LINK_KEYS)}")
+        kind, lo, hi = LINK_KEYS[key]
+        try:
+            v = kind(val)
+        except ValueError:
+            raise ShoalError(f"--link: {key}={val} is not a number") from None
+        if not lo <= v <= hi:
+            raise ShoalError(f"--link: {key} out of range {lo}..{hi}")
+        out[key] = v
+    return out
+
+
 def format_icount(default, per_node):
     parts = [] if default is None else [str(default)]
     parts += [f"{n}:{s}" for n, s in sorted(per_node.items())]
@@ -84,6 +109,12 @@ class ClusterConfig:
     disk_mb: int = 64  # each node's persistent disk (diskN.img), 0 = none
     fresh: bool = False  # make the disks anew even if they exist
     qemu: str = "qemu-system-x86_64"
+    link: str = ""  # --link: two switches joined by wirefilter, e.g. "loss=5,delay=20"
+
+    def switch_of(self, node):
+        """0 or 1: the switch node's NIC1 is on. With --link the upper
+        half (nodes N//2..N-1) is behind the wirefilter."""
+        return 1 if self.link and node >= self.nodes // 2 else 0
 
     def shift(self, node):
         """The node's -icount shift, or None when it runs free."""
@@ -119,6 +150,10 @@ class ClusterConfig:
         for word in self.append.split():
             if word.startswith("node="):
                 raise ShoalError("--append: node=N is set per node by the launcher")
+        if self.link:
+            parse_link(self.link)
+            if self.nodes < 2:
+                raise ShoalError("--link: needs at least 2 nodes (one on each switch)")
         if "\n" in self.append or '"' in self.append:
             raise ShoalError("--append: no quotes or newlines in kernel options")
         if check_files:

@@ -3,6 +3,8 @@
   cluster.json        the state: config, PIDs, start and ready times
   cluster.lock        flock'd by commands that start or stop processes
   vde.ctl/            vde_switch's control directory; vde.pid its PID
+  vde2.ctl/, vde2.pid with --link: the second switch (the upper half of the
+                      nodes), joined to the first by wirefilter (wirefilter.pid)
   nodeN.pid           QEMU's -pidfile of node N
   nodeN.sock          node N's COM1 (QEMU is the server; one client at a time)
   nodeN.console.lock  flock'd by whoever is attached to nodeN.sock
@@ -50,6 +52,18 @@ class Layout:
     @property
     def vde_pid(self):
         return self._p("vde.pid")
+
+    @property
+    def vde2_ctl(self):
+        return self._p("vde2.ctl")
+
+    @property
+    def vde2_pid(self):
+        return self._p("vde2.pid")
+
+    @property
+    def wf_pid(self):
+        return self._p("wirefilter.pid")
 
     @property
     def tftp(self):

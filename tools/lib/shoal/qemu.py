@@ -3,8 +3,12 @@
 Interface (pure functions of a validated ClusterConfig and a Layout):
   mac(node, nic)              52:54:00:00:0<nic>:<node in hex>
   kernel_cmdline(cfg, node)   "node=N" + --append words
-  node_argv(cfg, node, lay)   the full qemu-system-x86_64 argv of one node
+  node_argv(cfg, node, lay, http_port)
+                              the full qemu-system-x86_64 argv of one node;
+                              http_port (or None) is the host loopback port
+                              forwarded to the node's NIC0 port 80
   grub_cfg(cfg, node, lay)    the text of node N's grub.cfg-01-<mac>
+  wirefilter_argv(cfg, lay)   the wirefilter between the two switches (--link)
   oneshot_argv(...)           one direct-boot node with isa-debug-exit and
                               its console in a file, for self-test runs
 
@@ -12,8 +16,12 @@ Every node has the same hardware (design §1):
   NIC0  e1000 on QEMU user networking: DHCP + TFTP, so iPXE (the e1000's
         default option ROM) boots GRUB's network image from the cluster's
         TFTP tree. Under --boot direct its ROM is dropped (qboot runs none).
+        hostfwd makes 127.0.0.1:http_port on the host reach the node's
+        10.0.2.15:80 (the launcher picks a free port per node at `up`).
   NIC1  virtio-net on the VDE switch, the interconnect; romfile= keeps
         iPXE off it (iPXE would also grab a second e1000).
+        With --link, nodes N//2.. are on a second switch (vde2.ctl) that
+        wirefilter_argv's wirefilter joins to the first.
   disk  diskN.img as virtio-blk (vda), unless --disk-mb 0.
   COM1  a unix socket server (wait=off: the node runs with no client) with
         a log file of everything printed, whoever is attached.
@@ -21,6 +29,7 @@ Every node has the same hardware (design §1):
 the launcher keeps in nodeN.qemu.log and the tests scan.
 """
 
+from .config import parse_link
 from .layout import BOOTFILE
 
 QBOOT = "/usr/share/qemu/qboot.rom"
@@ -46,7 +55,13 @@ def kernel_cmdline(cfg, node):
     return " ".join([f"node={node}"] + cfg.append.split())
 
 
-def node_argv(cfg, node, lay):
+def hostfwd(http_port):
+    """The -netdev user option that forwards host 127.0.0.1:http_port to
+    the guest's port 80, or "" when there is no port."""
+    return f",hostfwd=tcp:127.0.0.1:{http_port}-:80" if http_port else ""
+
+
+def node_argv(cfg, node, lay, http_port=None):
     shift = cfg.shift(node)
     argv = [
         cfg.qemu,
@@ -68,7 +83,8 @@ def node_argv(cfg, node, lay):
     if cfg.boot == "pxe":
         argv += [
             "-boot", "n",
-            "-netdev", f"user,id=n0,tftp={opt_path(lay.tftp)},bootfile={BOOTFILE}",
+            "-netdev", (f"user,id=n0,tftp={opt_path(lay.tftp)},bootfile={BOOTFILE}"
+                        + hostfwd(http_port)),
             "-device", f"e1000,netdev=n0,mac={mac(node, 0)}",
         ]
     else:
@@ -77,11 +93,12 @@ def node_argv(cfg, node, lay):
             "-kernel", lay.kernel,
             "-initrd", lay.root,
             "-append", kernel_cmdline(cfg, node),
-            "-netdev", "user,id=n0",
+            "-netdev", "user,id=n0" + hostfwd(http_port),
             "-device", f"e1000,netdev=n0,mac={mac(node, 0)},romfile=",
         ]
+    ctl = lay.vde2_ctl if cfg.switch_of(node) else lay.vde_ctl
     argv += [
-        "-netdev", f"vde,id=n1,sock={opt_path(lay.vde_ctl)}",
+        "-netdev", f"vde,id=n1,sock={opt_path(ctl)}",
         "-device", f"virtio-net-pci,netdev=n1,mac={mac(node, 1)},romfile=",
     ]
     if cfg.disk_mb:
@@ -90,6 +107,16 @@ def node_argv(cfg, node, lay):
             "-device", "virtio-blk-pci,drive=d0",
         ]
     return argv
+
+
+def wirefilter_argv(cfg, lay):
+    """wirefilter between the two switches of a --link cluster, as a
+    daemon with a pid file (cfg.link validated)."""
+    flags = {"loss": "-l", "delay": "-d", "dup": "-D", "band": "-b"}
+    argv = ["wirefilter", "-v", f"{lay.vde_ctl}:{lay.vde2_ctl}"]
+    for key, val in parse_link(cfg.link).items():
+        argv += [flags[key], str(val)]
+    return argv + ["--daemon", "--pidfile", lay.wf_pid]
 
 
 def mkdisk_argv(path, node, mb):
