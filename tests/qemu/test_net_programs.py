@@ -1,4 +1,4 @@
-"""test_netprogs.py — the network programs on a 2-node cluster booted
+"""test_net_programs.py — the network programs on a 2-node cluster booted
 directly: ping over a raw ICMP socket (node0 → node1, 0% loss), ip addr
 showing 10.10.0.N, httpd on node1 in the background fetched by nc from
 node0, and ss listing httpd's listening socket (/proc/net/sockets).
