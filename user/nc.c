@@ -7,7 +7,7 @@
  *
  * Data is copied both ways with poll. At end of stdin a TCP connection is
  * half-closed (shutdown SHUT_WR) and nc keeps reading until the peer
- * closes; with -q SECS it waits at most SECS after stdin's end (-q 0: quit
+ * closes (and a peer that half-closes first still gets the rest of stdin); with -q SECS it waits at most SECS after stdin's end (-q 0: quit
  * at once). UDP has no end of stream: after stdin's end nc quits after -q
  * SECS (default 1 s for UDP). Names are resolved with getaddrinfo
  * (/etc/hosts). Exit 0, 1 on a failure, 2 for a bad command line.
@@ -166,10 +166,12 @@ int main(int argc, char **argv)
 	bool in_open = true, net_open = true;
 	double in_end = 0;
 	int rc = 0;
-	while (net_open) {
-		struct pollfd p[2] = {{.fd = in_open ? 0 : -1,
-				       .events = POLLIN},
-				      {.fd = s, .events = POLLIN}};
+	/* Until both directions are done: a peer that half-closes first
+	 * still gets the rest of stdin. */
+	while (net_open || in_open) {
+		struct pollfd p[2] = {
+			{.fd = in_open ? 0 : -1, .events = POLLIN},
+			{.fd = net_open ? s : -1, .events = POLLIN}};
 		int ms = -1;
 		if (!in_open && quit >= 0) {
 			double left = in_end + quit - now_s();
