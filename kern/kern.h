@@ -50,6 +50,12 @@ enum {
 /* printk("text") prints at LOG_INFO; a KERN_xxx prefix selects the level. */
 int printk(const char *fmt, ...) __printf(1, 2);
 int vprintk(const char *fmt, va_list ap);
+/* The kernel log: a ring of the last KLOG_SIZE bytes printk wrote (printed
+ * or not). klog_read copies its oldest-first contents, klog_written counts
+ * every byte ever logged (syslog's read positions). */
+#define KLOG_SIZE 16384
+size_t klog_read(char *buf, size_t size);
+uint64_t klog_written(void);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 extern int loglevel;

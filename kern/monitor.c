@@ -19,8 +19,6 @@
 #define LINE_MAX 256
 #define ARGS_MAX 16
 
-size_t klog_read(char *buf, size_t size);
-
 static int last_status;
 
 static void putstr(const char *s)

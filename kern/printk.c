@@ -13,7 +13,6 @@
 
 int loglevel = LOG_INFO;
 
-#define KLOG_SIZE 16384
 static char klog[KLOG_SIZE];
 static uint64_t klog_head; /* total bytes ever written */
 

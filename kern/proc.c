@@ -555,14 +555,6 @@ static int do_wait(int pid, int options, struct wait_result *r)
 	}
 }
 
-struct linux_timeval {
-	int64_t tv_sec, tv_usec;
-};
-struct linux_rusage {
-	struct linux_timeval ru_utime, ru_stime;
-	int64_t fields[14];
-};
-
 long sys_wait4(const uint64_t a[6])
 {
 	int pid = (int)a[0];

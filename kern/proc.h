@@ -174,6 +174,10 @@ int proc_signal_pgrp(int pgid, int sig);
 bool signal_interrupts(struct thread *t);
 /* At every return to ring 3 (arch_set_user_return_hook). */
 bool signal_user_return(struct trapframe *tf);
+/* rt_sigsuspend, ppoll, pselect6: mask holds for the caller's wait; the
+ * old mask comes back on the way out to user space, after the handler of
+ * a signal that ended the wait. */
+void signal_wait_mask(uint64_t mask);
 /* Exec: caught signals go back to their default action. */
 void signal_exec_reset(struct proc *p);
 /* A fault in ring 3: post sig with the fault address (forced: a blocked

@@ -39,9 +39,8 @@ static char state_char(const struct proc *p)
 	case P_STOPPED:
 		return 'T';
 	default:
-		return p->thread && p->thread == thread_current()
-			       ? 'R'
-			       : (thread_is_runnable(p->thread) ? 'R' : 'S');
+		return thread_is_runnable(p->thread) ? 'R'
+						     : 'S'; /* running too */
 	}
 }
 

@@ -25,6 +25,7 @@
  * is delivered like any other; otherwise the process is ended at once with
  * a one-line report (pid, name, signal, rip, address).
  */
+#include "fs/vfs.h" /* struct linux_timespec */
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
@@ -78,7 +79,7 @@ static enum dfl default_action(int sig)
 	case SIGTTOU:
 		return D_STOP;
 	default:
-		return sig >= 32 ? D_TERM : D_TERM;
+		return D_TERM;
 	}
 }
 
@@ -261,11 +262,6 @@ static int setup_frame(struct proc *p, struct trapframe *tf, int sig,
 	return 0;
 }
 
-static __attribute__((noreturn)) void die(struct proc *p, int sig)
-{
-	proc_exit(sig);
-}
-
 bool signal_user_return(struct trapframe *tf)
 {
 	struct proc *p = proc_current();
@@ -302,7 +298,7 @@ bool signal_user_return(struct trapframe *tf)
 				do_stop(p, sig);
 				continue;
 			case D_TERM:
-				die(p, sig);
+				proc_exit(sig);
 			}
 		}
 		/* A handler. */
@@ -322,7 +318,7 @@ bool signal_user_return(struct trapframe *tf)
 			       "for the %s frame at rsp %#lx\n",
 			       p->pid, p->name, signal_name(sig),
 			       (unsigned long)tf->rsp);
-			die(p, SIGSEGV);
+			proc_exit(SIGSEGV);
 		}
 		u->sigmask |= sa.mask | (sa.flags & SA_NODEFER ? 0 : BIT(sig));
 		u->sigmask &= ~UNBLOCKABLE;
@@ -431,17 +427,22 @@ long sys_rt_sigpending(const uint64_t a[6])
 	return user_out(a[0], &pend, a[1]);
 }
 
-long sys_rt_sigsuspend(const uint64_t a[6])
+void signal_wait_mask(uint64_t mask)
 {
 	struct user_ctx *u = &proc_current()->user;
+	u->saved_mask = u->sigmask;
+	u->has_saved_mask = true;
+	u->sigmask = mask & ~UNBLOCKABLE;
+}
+
+long sys_rt_sigsuspend(const uint64_t a[6])
+{
 	uint64_t set;
 	if (a[1] != 8)
 		return -EINVAL;
 	if (user_in(&set, a[0], 8))
 		return -EFAULT;
-	u->saved_mask = u->sigmask;
-	u->has_saved_mask = true;
-	u->sigmask = set & ~UNBLOCKABLE;
+	signal_wait_mask(set);
 	while (waitq_sleep_intr(NULL, NULL, 0) != -ERESTARTSYS)
 		;
 	return -EINTR;
@@ -458,7 +459,7 @@ long sys_rt_sigreturn(const uint64_t a[6])
 		printk("shoal: pid %d (%s) killed by SIGSEGV: bad signal frame "
 		       "at rsp %#lx\n",
 		       p->pid, p->name, (unsigned long)tf->rsp);
-		die(p, SIGSEGV);
+		proc_exit(SIGSEGV);
 	}
 	arch_sigreturn_restore(tf, uc, &mask, &fpstate);
 	p->user.sigmask = mask & ~UNBLOCKABLE;
@@ -511,13 +512,11 @@ long sys_sigaltstack(const uint64_t a[6])
 	return a[1] ? user_out(a[1], &old, sizeof old) : 0;
 }
 
-/* Post sig to p, as kill(2) from the caller: 0, -EPERM (init's own
- * unhandled signals are not sent), -EINVAL. */
+/* Post sig to p, as kill(2) from the caller (sig 0: only the existence
+ * check, already made); a zombie takes nothing. Caller holds proc_lock. */
 static int kill_one(struct proc *p, int sig, const struct siginfo_k *si)
 {
-	if (p->sys.state == P_ZOMBIE)
-		return 0;
-	if (!sig)
+	if (p->sys.state == P_ZOMBIE || !sig)
 		return 0;
 	return proc_signal_info_locked(p, sig, si);
 }
@@ -693,10 +692,6 @@ long sys_getitimer(const uint64_t a[6])
 
 /* ------------------------------------------------------------ sigtimedwait */
 
-struct linux_timespec_k {
-	int64_t tv_sec, tv_nsec;
-};
-
 /*
  * rt_sigtimedwait(set, info, timeout, sigsetsize): take a pending signal of
  * set without running its handler. The signals of set are unblocked for
@@ -714,7 +709,7 @@ long sys_rt_sigtimedwait(const uint64_t a[6])
 		return -EFAULT;
 	set &= ~UNBLOCKABLE;
 	if (a[2]) {
-		struct linux_timespec_k ts;
+		struct linux_timespec ts;
 		if (user_in(&ts, a[2], sizeof ts))
 			return -EFAULT;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)

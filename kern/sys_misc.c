@@ -37,15 +37,6 @@
 #include "kern/syscall.h"
 #include "vm/vm.h"
 
-#ifndef PROC_LIMIT
-#define PROC_LIMIT 512
-#endif
-
-/* kern/printk.c */
-size_t klog_read(char *buf, size_t size);
-uint64_t klog_written(void);
-#define KLOG_SIZE 16384 /* printk.c's ring */
-
 /* ------------------------------------------------------------ uname */
 
 #define UTS_LEN 65

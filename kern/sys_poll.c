@@ -38,10 +38,6 @@ struct linux_pollfd {
 	int16_t events, revents;
 };
 
-struct linux_timeval {
-	int64_t tv_sec, tv_usec;
-};
-
 /*
  * Ask each file; set revents (poll reports POLLERR/POLLHUP even when not
  * asked for; select's event masks already hold what it wants). Returns the
@@ -139,17 +135,6 @@ static int check_sigmask(uintptr_t umask, uint64_t size, uint64_t *mask,
 	return rc;
 }
 
-/* ppoll/pselect6: the mask holds during the wait. The old one comes back
- * on the way out to user space (signal_user_return), after any handler a
- * signal that ends the wait runs with it — the rt_sigsuspend mechanism. */
-static void apply_sigmask(uint64_t mask)
-{
-	struct user_ctx *u = &proc_current()->user;
-	u->saved_mask = u->sigmask;
-	u->has_saved_mask = true;
-	u->sigmask = mask & ~((1ull << 8) | (1ull << 18)); /* KILL, STOP */
-}
-
 /* ------------------------------------------------------------ poll */
 
 static long do_poll(uintptr_t ufds, uint64_t nfds, const uint64_t *deadline)
@@ -192,7 +177,7 @@ long sys_ppoll(const uint64_t a[6])
 	if (err)
 		return err;
 	if (have_mask)
-		apply_sigmask(mask);
+		signal_wait_mask(mask);
 	long rc = do_poll(a[0], a[1], timed ? &deadline : NULL);
 	if (timed && (rc >= 0 || rc == -EINTR)) {
 		struct linux_timespec left = remaining(deadline);
@@ -304,7 +289,7 @@ long sys_pselect6(const uint64_t a[6])
 		if (err)
 			return err;
 		if (have_mask)
-			apply_sigmask(mask);
+			signal_wait_mask(mask);
 	}
 	long rc = do_select(a[0], sets, timed ? &deadline : NULL);
 	if (timed && (rc >= 0 || rc == -EINTR)) {

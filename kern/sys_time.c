@@ -23,6 +23,7 @@
  * CPU time is not split between user and kernel mode: all of it is
  * reported as user time (ru_utime, tms_utime), system time as 0.
  */
+#include "fs/vfs.h" /* struct linux_timespec */
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
@@ -48,29 +49,12 @@
 #define RUSAGE_THREAD 1
 #define RUSAGE_CHILDREN (-1)
 
-#ifndef EOPNOTSUPP
-#define EOPNOTSUPP 95
-#endif
-
-struct k_timespec {
-	int64_t tv_sec, tv_nsec;
-};
-struct k_timeval {
-	int64_t tv_sec, tv_usec;
-};
 struct k_timezone {
 	int32_t tz_minuteswest, tz_dsttime;
 };
 struct k_tms {
 	int64_t tms_utime, tms_stime, tms_cutime, tms_cstime;
 };
-struct k_rusage {
-	struct k_timeval ru_utime, ru_stime;
-	int64_t ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, ru_minflt, ru_majflt,
-		ru_nswap, ru_inblock, ru_oublock, ru_msgsnd, ru_msgrcv,
-		ru_nsignals, ru_nvcsw, ru_nivcsw;
-};
-_Static_assert(sizeof(struct k_rusage) == 144, "x86_64 struct rusage");
 
 /* ------------------------------------------------------------ clocks */
 
@@ -148,15 +132,16 @@ static uint64_t clock_read(int64_t clk, int *err)
 	}
 }
 
-static struct k_timespec to_ts(uint64_t ns)
+static struct linux_timespec to_ts(uint64_t ns)
 {
-	return (struct k_timespec){(int64_t)(ns / NSEC), (int64_t)(ns % NSEC)};
+	return (struct linux_timespec){(int64_t)(ns / NSEC),
+				       (int64_t)(ns % NSEC)};
 }
 
-static struct k_timeval to_tv(uint64_t ns)
+static struct linux_timeval to_tv(uint64_t ns)
 {
-	return (struct k_timeval){(int64_t)(ns / NSEC),
-				  (int64_t)(ns % NSEC / 1000)};
+	return (struct linux_timeval){(int64_t)(ns / NSEC),
+				      (int64_t)(ns % NSEC / 1000)};
 }
 
 long sys_clock_gettime(const uint64_t a[6])
@@ -165,7 +150,7 @@ long sys_clock_gettime(const uint64_t a[6])
 	uint64_t ns = clock_read((int64_t)a[0], &err);
 	if (err)
 		return err;
-	struct k_timespec ts = to_ts(ns);
+	struct linux_timespec ts = to_ts(ns);
 	return user_out(a[1], &ts, sizeof ts);
 }
 
@@ -179,14 +164,14 @@ long sys_clock_getres(const uint64_t a[6])
 	uint64_t res = 1;
 	if (clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE)
 		res = NSEC / time_hz();
-	struct k_timespec ts = to_ts(res);
+	struct linux_timespec ts = to_ts(res);
 	return a[1] ? user_out(a[1], &ts, sizeof ts) : 0;
 }
 
 long sys_gettimeofday(const uint64_t a[6])
 {
 	if (a[0]) {
-		struct k_timeval tv = to_tv(realtime_ns());
+		struct linux_timeval tv = to_tv(realtime_ns());
 		if (user_out(a[0], &tv, sizeof tv))
 			return -EFAULT;
 	}
@@ -212,7 +197,7 @@ long sys_time(const uint64_t a[6])
  * saturate (a sleep of centuries is a sleep forever). */
 static int ts_in(uintptr_t uts, uint64_t *ns)
 {
-	struct k_timespec ts;
+	struct linux_timespec ts;
 	if (user_in(&ts, uts, sizeof ts))
 		return -EFAULT;
 	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (int64_t)NSEC)
@@ -238,7 +223,7 @@ static long sleep_until(uint64_t deadline, uintptr_t urem)
 			return 0;
 		if (rc == -ERESTARTSYS) {
 			uint64_t now = time_ns();
-			struct k_timespec rem =
+			struct linux_timespec rem =
 				to_ts(deadline > now ? deadline - now : 0);
 			if (urem && user_out(urem, &rem, sizeof rem))
 				return -EFAULT;
@@ -316,7 +301,7 @@ long sys_times(const uint64_t a[6])
 long sys_getrusage(const uint64_t a[6])
 {
 	int who = (int)a[0];
-	struct k_rusage ru;
+	struct linux_rusage ru;
 	memset(&ru, 0, sizeof ru);
 	switch (who) {
 	case RUSAGE_SELF:

@@ -26,6 +26,18 @@ struct vnode;
 #include "kern/syscall_table.h"
 #undef SYSCALL
 
+/* struct timeval and struct rusage of the x86_64 ABI (getrusage, wait4). */
+struct linux_timeval {
+	int64_t tv_sec, tv_usec;
+};
+struct linux_rusage {
+	struct linux_timeval ru_utime, ru_stime;
+	int64_t ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, ru_minflt, ru_majflt,
+		ru_nswap, ru_inblock, ru_oublock, ru_msgsnd, ru_msgrcv,
+		ru_nsignals, ru_nvcsw, ru_nivcsw;
+};
+_Static_assert(sizeof(struct linux_rusage) == 144, "x86_64 struct rusage");
+
 /* Copy between the kernel and the calling process's memory: 0 or -EFAULT
  * (the range is outside a region allowing the access). */
 int user_in(void *dst, uintptr_t src, size_t n);

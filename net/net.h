@@ -148,4 +148,9 @@ unsigned virtio_net_probe(void);
 /* /proc/net/dev in Linux's format (also used by the self-tests). */
 int netdev_format_dev(char *buf, size_t size);
 
+/* The optional ":N" count of a /proc/net trigger name (s[0..len), "" for
+ * 1): 0 with *count in 1..max, or -ENOENT. */
+int netdev_parse_count(const char *s, size_t len, uint64_t max,
+		       uint64_t *count);
+
 #endif

@@ -296,6 +296,27 @@ static int gen_nics(char *buf, size_t size, void *arg, uint64_t key)
 	return n;
 }
 
+int netdev_parse_count(const char *s, size_t len, uint64_t max, uint64_t *count)
+{
+	*count = 1;
+	if (len == 0)
+		return 0;
+	if (s[0] != ':' || len == 1)
+		return -ENOENT;
+	uint64_t n = 0;
+	for (size_t i = 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -ENOENT;
+		n = n * 10 + (uint64_t)(s[i] - '0');
+		if (n > max)
+			return -ENOENT;
+	}
+	if (n == 0)
+		return -ENOENT;
+	*count = n;
+	return 0;
+}
+
 /* /proc/net/tx: key = device index | count << 8. */
 static int tx_list(void *arg, uint64_t *keys, int max)
 {
@@ -315,23 +336,10 @@ static int tx_lookup(void *arg, const char *name, size_t len, uint64_t *key)
 		if (strnlen(devs[i]->name, NETDEV_NAME) == iflen &&
 		    !strncmp(devs[i]->name, name, iflen))
 			dev = devs[i];
-	if (!dev)
+	uint64_t count;
+	if (!dev || netdev_parse_count(name + iflen, len - iflen, TX_FRAMES_MAX,
+				       &count))
 		return -ENOENT;
-	uint64_t count = 1;
-	if (iflen < len) {
-		if (iflen + 1 == len)
-			return -ENOENT;
-		count = 0;
-		for (size_t i = iflen + 1; i < len; i++) {
-			if (name[i] < '0' || name[i] > '9')
-				return -ENOENT;
-			count = count * 10 + (uint64_t)(name[i] - '0');
-			if (count > TX_FRAMES_MAX)
-				return -ENOENT;
-		}
-		if (count == 0)
-			return -ENOENT;
-	}
 	*key = dev->index | count << 8;
 	return 0;
 }

@@ -42,19 +42,10 @@ int main(int argc, char **argv)
 			u_bad_option(optopt, usage);
 		recursive = 1;
 	}
-	int n = argc - optind;
-	if (n < 2) {
-		u_err(n ? "missing destination after '%s'" : "missing operands",
-		      argv[optind]);
-		u_usage(usage);
-	}
-	const char *dst = argv[argc - 1];
-	struct stat st;
-	int into_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
-	if (n > 2 && !into_dir) {
-		u_errno(dst, ENOTDIR);
+	int into_dir = u_dest_is_dir(argc, argv, optind, usage);
+	if (into_dir < 0)
 		return 1;
-	}
+	const char *dst = argv[argc - 1];
 	for (int i = optind; i < argc - 1; i++) {
 		if (!into_dir) {
 			rc |= copy_one(argv[i], dst, recursive);

@@ -62,18 +62,7 @@ int main(int argc, char **argv)
 			i++;
 			break;
 		}
-		const char *num = NULL;
-		if (strcmp(a, "-n") == 0) {
-			if (i + 1 >= argc) {
-				u_err("option requires an argument -- 'n'");
-				u_usage(usage);
-			}
-			num = argv[++i];
-		} else if (strncmp(a, "-n", 2) == 0) {
-			num = a + 2;
-		} else {
-			num = a + 1;
-		}
+		const char *num = u_count_option(argc, argv, &i, usage);
 		if (parse_count(num, &n) < 0) {
 			u_err("invalid number of lines: '%s'", num);
 			u_usage(usage);

@@ -172,22 +172,11 @@ int main(int argc, char **argv)
 	unsigned long long n = 10;
 	int from = 0, i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		const char *a = argv[i], *num;
-		if (strcmp(a, "--") == 0) {
+		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		}
-		if (strcmp(a, "-n") == 0) {
-			if (i + 1 >= argc) {
-				u_err("option requires an argument -- 'n'");
-				u_usage(usage);
-			}
-			num = argv[++i];
-		} else if (strncmp(a, "-n", 2) == 0) {
-			num = a + 2;
-		} else {
-			num = a + 1;
-		}
+		const char *num = u_count_option(argc, argv, &i, usage);
 		from = *num == '+';
 		const char *digits = num + from;
 		char *end;

@@ -30,6 +30,7 @@
 #include "fs/vfs.h"
 #include "kern/kern.h"
 #include "kern/sync.h"
+#include "net/net.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
@@ -266,21 +267,9 @@ static int ping_lookup(void *arg, const char *name, size_t len, uint64_t *key)
 			return -ENOENT;
 		a = a << 8 | v;
 	}
-	uint64_t count = 1;
-	if (i < len) {
-		if (name[i++] != ':' || i == len)
-			return -ENOENT;
-		count = 0;
-		for (; i < len; i++) {
-			if (name[i] < '0' || name[i] > '9')
-				return -ENOENT;
-			count = count * 10 + (uint64_t)(name[i] - '0');
-			if (count > PING_MAX)
-				return -ENOENT;
-		}
-		if (count == 0)
-			return -ENOENT;
-	}
+	uint64_t count;
+	if (netdev_parse_count(name + i, len - i, PING_MAX, &count))
+		return -ENOENT;
 	*key = lwip_htonl(a) | count << 32;
 	return 0;
 }

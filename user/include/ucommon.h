@@ -86,6 +86,46 @@ static inline void u_bad_option(int opt, const char *usage)
 	u_usage(usage);
 }
 
+/* head/tail's line-count option at argv[*i] ("-n N", "-nN" or "-N"):
+ * the number's text; *i moves past an argument it took. Usage error if
+ * "-n" has no argument. */
+static inline const char *u_count_option(int argc, char **argv, int *i,
+					 const char *usage)
+{
+	const char *a = argv[*i];
+	if (strcmp(a, "-n") == 0) {
+		if (*i + 1 >= argc) {
+			u_err("option requires an argument -- 'n'");
+			u_usage(usage);
+		}
+		return argv[++*i];
+	}
+	return strncmp(a, "-n", 2) == 0 ? a + 2 : a + 1;
+}
+
+/* cp and mv: SRC... DST from argv[first..argc). 1 when DST is a directory
+ * (sources go into it), 0 when it is the one target of one source; usage
+ * error without two operands; -1 (reported) for several sources and a DST
+ * that is no directory. */
+static inline int u_dest_is_dir(int argc, char **argv, int first,
+				const char *usage)
+{
+	int n = argc - first;
+	if (n < 2) {
+		u_err(n ? "missing destination after '%s'" : "missing operands",
+		      argv[first]);
+		u_usage(usage);
+	}
+	const char *dst = argv[argc - 1];
+	struct stat st;
+	int into_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
+	if (n > 2 && !into_dir) {
+		u_errno(dst, ENOTDIR);
+		return -1;
+	}
+	return into_dir;
+}
+
 static inline ssize_t u_read(int fd, void *buf, size_t n)
 {
 	for (;;) {
