@@ -36,6 +36,7 @@
 #define EROFS 30
 #define EMLINK 31
 #define EPIPE 32
+#define EDOM 33
 #define ERANGE 34
 #define ENAMETOOLONG 36
 #define ENOSYS 38
@@ -49,6 +50,7 @@
 #define EPROTONOSUPPORT 93
 #define ESOCKTNOSUPPORT 94
 #define EOVERFLOW 75
+#define EPROTO 71
 #define EOPNOTSUPP 95
 #define EAFNOSUPPORT 97
 #define EADDRINUSE 98
@@ -60,8 +62,10 @@
 #define ENOBUFS 105
 #define EISCONN 106
 #define ENOTCONN 107
+#define ESHUTDOWN 108
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EHOSTDOWN 112
 #define EHOSTUNREACH 113
 #define EALREADY 114
 #define EINPROGRESS 115

@@ -14,7 +14,8 @@
  * kernel buffer of at most IO_CHUNK bytes: a TCP send longer than that is
  * queued chunk by chunk (and returns the count queued if a later chunk
  * fails), a receive is one call, a UDP datagram is one buffer (65,507
- * bytes at most, else -EMSGSIZE).
+ * bytes at most, else -EMSGSIZE). Options are ints, except SO_RCVTIMEO and
+ * SO_SNDTIMEO (a struct timeval).
  */
 #include "kern/kern.h"
 #include "kern/proc.h"
@@ -34,6 +35,9 @@
 #define IPPROTO_ICMP 1
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define SOL_SOCKET 1
+#define SO_RCVTIMEO 20
+#define SO_SNDTIMEO 21
 #define SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
 #define IO_CHUNK 65536
 #define UDP_MAX 65507
@@ -476,6 +480,39 @@ long sys_shutdown(const uint64_t a[6])
 	return err ? err : sock_shutdown(f, (int)a[1]);
 }
 
+static bool is_timeout_opt(int level, int name)
+{
+	return level == SOL_SOCKET &&
+	       (name == SO_RCVTIMEO || name == SO_SNDTIMEO);
+}
+
+/*
+ * SO_RCVTIMEO/SO_SNDTIMEO from a struct timeval, as Linux's
+ * sock_set_timeout: optlen < 16: EINVAL; tv_usec outside [0, 10^6): EDOM;
+ * {0, 0}, or more seconds than fit, is no timeout; a negative tv_sec is a
+ * timeout that has already passed (the call gives up at once; stored as
+ * 1 ns since 0 means none).
+ */
+static long set_timeout(struct file *f, int name, uintptr_t uval, uint64_t len)
+{
+	struct linux_timeval tv;
+	if ((int)len < (int)sizeof tv)
+		return -EINVAL;
+	if (user_in(&tv, uval, sizeof tv))
+		return -EFAULT;
+	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	uint64_t ns;
+	if (tv.tv_sec < 0)
+		ns = 1;
+	else if (tv.tv_sec >= INT64_MAX / 1000000000 - 1)
+		ns = 0;
+	else
+		ns = (uint64_t)tv.tv_sec * 1000000000 +
+		     (uint64_t)tv.tv_usec * 1000;
+	return sock_set_timeout(f, name == SO_SNDTIMEO, ns);
+}
+
 long sys_setsockopt(const uint64_t a[6])
 {
 	struct file *f;
@@ -483,6 +520,8 @@ long sys_setsockopt(const uint64_t a[6])
 	int err = sock_fd(a[0], &f);
 	if (err)
 		return err;
+	if (is_timeout_opt((int)a[1], (int)a[2]))
+		return set_timeout(f, (int)a[2], a[3], a[4]);
 	if ((int)a[4] < (int)sizeof val)
 		return -EINVAL;
 	if (user_in(&val, a[3], sizeof val))
@@ -501,6 +540,16 @@ long sys_getsockopt(const uint64_t a[6])
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (is_timeout_opt((int)a[1], (int)a[2])) {
+		uint64_t ns = sock_get_timeout(f, (int)a[2] == SO_SNDTIMEO);
+		struct linux_timeval tv = {(int64_t)(ns / 1000000000),
+					   (int64_t)(ns % 1000000000 / 1000)};
+		len = MIN(len, (int)sizeof tv);
+		if ((len && user_out(a[3], &tv, (size_t)len)) ||
+		    user_out(a[4], &len, sizeof len))
+			return -EFAULT;
+		return 0;
+	}
 	err = sock_getopt(f, (int)a[1], (int)a[2], &val);
 	if (err)
 		return err;

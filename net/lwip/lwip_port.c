@@ -135,6 +135,7 @@ void net_lwip_init(void)
 	netif_shoal_init();
 	ping_init();
 	sock_proc_init();
+	lwip_mem_proc_init();
 }
 
 bool net_lwip_ready(void)

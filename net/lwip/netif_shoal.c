@@ -31,7 +31,8 @@
  *                 default route, and the glue's own counters
  * /proc/net/snmp  lwIP's protocol counters (lwip_stats), two lines per
  *                 protocol as Linux's file has them: a header of names,
- *                 then the numbers
+ *                 then the numbers; last "UdpSock: RcvbufErrors", the UDP
+ *                 datagrams sockets had no room for (net/lwip/socket.c)
  *
  * Locking: a netif's fields, and `shown` below, belong to lwIP's core
  * lock (the tcpip thread holds it while it works; /proc readers take it).
@@ -52,6 +53,7 @@
 #include "lwip/tcpip.h"
 #include "lwip/timeouts.h"
 #include "net/lwip/netif_shoal.h"
+#include "net/lwip/socket.h"
 #include "net/net.h"
 #include "netif/ethernet.h"
 
@@ -342,6 +344,8 @@ static int gen_snmp(char *buf, size_t size, void *arg, uint64_t key)
 	EMIT("Pbuf: avail used max err\n");
 	EMIT("Pbuf: %lu %lu %lu %u\n", (unsigned long)pp->avail,
 	     (unsigned long)pp->used, (unsigned long)pp->max, pp->err);
+	EMIT("UdpSock: RcvbufErrors\n");
+	EMIT("UdpSock: %lu\n", (unsigned long)sock_udp_rcvbuf_errors());
 	return n;
 }
 

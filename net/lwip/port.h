@@ -1,6 +1,7 @@
 /*
  * port.h — private to net/lwip: the timed wait shared by sys_sem.c and
- * sys_mbox.c, and the core-lock hooks between sys_mutex.c and lwip_port.c.
+ * sys_mbox.c, the core-lock hooks between sys_mutex.c and lwip_port.c, and
+ * /proc/net/lwip's start-up.
  *
  * lwIP's waits are not interruptible: a semaphore or mailbox wait ends
  * when it is satisfied or its timeout passes, never because a signal
@@ -70,5 +71,9 @@ bool lwip_port_is_core_lock(struct sys_mutex *m);
 void lwip_port_core_locked(void); /* just acquired */
 bool lwip_port_core_unlocking(void); /* about to release: kick needed? */
 void lwip_port_kick_tcpip(void); /* released: wake the tcpip thread */
+
+/* Registers /proc/net/lwip (lwip_mem.c: pools, heap, mailboxes, pcbs,
+ * sockets); once, from net_lwip_init. */
+void lwip_mem_proc_init(void);
 
 #endif

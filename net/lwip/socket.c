@@ -11,7 +11,11 @@
  * (poll_wait, interruptible) until the netconn event callback, which
  * calls poll_notify() for every RCVPLUS/SENDPLUS/ERROR, says something
  * changed, then tries again. The poll sequence number is taken before each
- * try, so an event between the try and the sleep is never lost.
+ * try, so an event between the try and the sleep is never lost. A blocking
+ * call waits at most SO_RCVTIMEO (accept, receive) or SO_SNDTIMEO (send,
+ * connect) when set, then gives what it moved or -EAGAIN (connect:
+ * -EINPROGRESS); a signal ends a wait with -ERESTARTSYS, or with -EINTR
+ * when the call has such a timeout (Linux never restarts those).
  *
  * TCP state (struct sock.state), as the socket layer sees it:
  *
@@ -30,7 +34,11 @@
  * rx_p (rx_off bytes of it consumed). A UDP datagram kept by MSG_PEEK is
  * rx_nb. Closing the last file frees both and deletes the netconn, which
  * drains its queues (unaccepted connections included), so nothing stays
- * behind but the TCP pcb lwIP itself keeps for FIN/TIME_WAIT.
+ * behind but the TCP pcb lwIP itself keeps for FIN/TIME_WAIT. A UDP
+ * socket's queue is bounded by its mailbox (128 datagrams) and SO_RCVBUF
+ * (bytes): lwIP's recv_udp drops what does not fit without a word, so
+ * each UDP pcb's receive callback is wrapped (sock_udp_input) to count
+ * those drops (udp_rcvbuf_errors, /proc/net/snmp).
  *
  * Locking: sk->lock (sleeplock) guards every field of struct sock and
  * serializes the socket's netconn calls (LWIP_NETCONN_FULLDUPLEX is off).
@@ -41,6 +49,7 @@
  */
 #include "net/lwip/socket.h"
 
+#include "arch/x86/arch.h"
 #include "fs/vfs.h"
 #include "kern/kern.h"
 #include "lwip/api.h"
@@ -59,6 +68,8 @@
 #define SO_SNDBUF 7
 #define SO_RCVBUF 8
 #define SO_KEEPALIVE 9
+#define SO_RCVTIMEO 20
+#define SO_SNDTIMEO 21
 #define IPPROTO_TCP 6
 #define TCP_NODELAY 1
 
@@ -81,6 +92,8 @@ struct sock {
 	bool connect_pending; /* EINPROGRESS given, outcome not yet told */
 	int so_error; /* positive errno not yet reported */
 	int rcvbuf, sndbuf; /* SO_RCVBUF/SO_SNDBUF, as getsockopt says */
+	/* SO_RCVTIMEO/SO_SNDTIMEO in ns; 0: none */
+	uint64_t rcvtimeo_ns, sndtimeo_ns;
 	struct pbuf *rx_p;
 	size_t rx_off;
 	struct netbuf *rx_nb;
@@ -89,9 +102,25 @@ struct sock {
 static unsigned live_socks;
 static uint64_t next_sock_ino = 1;
 
+/* UDP datagrams lwIP's recv_udp dropped for a socket (full queue: bytes
+ * over SO_RCVBUF or mailbox full; or no netbuf left). The core lock
+ * guards it and the two below: recv_udp runs under it. */
+static uint64_t udp_rcvbuf_errors;
+static struct netconn *udp_delivering; /* the conn sock_udp_input calls */
+static bool udp_delivered; /* ... and its RCVPLUS came */
+static udp_recv_fn lwip_recv_udp; /* lwIP's callback, which we wrap */
+
 unsigned sock_count(void)
 {
 	return __atomic_load_n(&live_socks, __ATOMIC_RELAXED);
+}
+
+uint64_t sock_udp_rcvbuf_errors(void)
+{
+	LOCK_TCPIP_CORE();
+	uint64_t n = udp_rcvbuf_errors;
+	UNLOCK_TCPIP_CORE();
+	return n;
 }
 
 /* lwIP's error codes as Linux errnos, for operations on a live socket. */
@@ -153,10 +182,49 @@ static int connect_errno(err_t e)
 	}
 }
 
-/* Every netconn event may change some socket's readiness. */
+/*
+ * RCVPLUS, SENDPLUS and ERROR may make a socket ready: wake the pollers.
+ * RCVMINUS and SENDMINUS only make one less ready, and come from the
+ * socket's own calls: a blocked sender's every failed try sends SENDMINUS,
+ * so notifying it would move the poll sequence under the sender's feet and
+ * its wait would return at once, for ever, deaf to signals. Core lock held
+ * (or the caller owns conn alone: netconn_new, netconn_delete).
+ */
 static void sock_event(struct netconn *conn, enum netconn_evt evt, u16_t len)
 {
+	if (evt == NETCONN_EVT_RCVMINUS || evt == NETCONN_EVT_SENDMINUS)
+		return;
+	if (evt == NETCONN_EVT_RCVPLUS && conn == udp_delivering)
+		udp_delivered = true;
 	poll_notify();
+}
+
+/* A UDP pcb's receive callback (core lock held, tcpip thread): lwIP's
+ * recv_udp queues the datagram and sends RCVPLUS, or frees it silently;
+ * the missing RCVPLUS is the drop we count. */
+static void sock_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			   const ip_addr_t *addr, u16_t port)
+{
+	udp_delivering = arg;
+	udp_delivered = false;
+	lwip_recv_udp(arg, pcb, p, addr, port);
+	if (!udp_delivered)
+		udp_rcvbuf_errors++;
+	udp_delivering = NULL;
+}
+
+/* Put sock_udp_input in front of lwIP's callback on conn's new pcb. */
+static void wrap_udp_input(struct netconn *conn)
+{
+	LOCK_TCPIP_CORE();
+	struct udp_pcb *pcb = conn->pcb.udp;
+	if (pcb && pcb->recv != sock_udp_input) {
+		if (!lwip_recv_udp)
+			lwip_recv_udp = pcb->recv;
+		if (pcb->recv == lwip_recv_udp)
+			udp_recv(pcb, sock_udp_input, pcb->recv_arg);
+	}
+	UNLOCK_TCPIP_CORE();
 }
 
 static bool nonblocking(const struct file *f, int flags)
@@ -164,14 +232,31 @@ static bool nonblocking(const struct file *f, int flags)
 	return (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 }
 
-/* Sleep until the next netconn event after seq (sk->lock held, dropped
- * while asleep): 0, or -ERESTARTSYS for a signal. */
-static int sk_wait(struct sock *sk, uint64_t seq)
+/* When a blocking call that may wait timeo_ns (0: forever) gives up. */
+static uint64_t sk_deadline(uint64_t timeo_ns)
 {
+	return timeo_ns ? time_ns() + timeo_ns : 0;
+}
+
+/*
+ * Sleep until the next netconn event after seq (sk->lock held, dropped
+ * while asleep), at most until deadline (0: none). Returns 0, -EAGAIN once
+ * the deadline has passed, or for a signal -ERESTARTSYS (-EINTR when the
+ * call has a deadline: Linux does not restart a socket call with a
+ * timeout, sock_intr_errno).
+ */
+static int sk_wait(struct sock *sk, uint64_t seq, uint64_t deadline)
+{
+	if (deadline && time_ns() >= deadline)
+		return -EAGAIN; /* events kept coming: never slept to it */
 	sleeplock_release(&sk->lock);
-	int err = poll_wait(seq, 0);
+	int err = poll_wait(seq, deadline);
 	sleeplock_acquire(&sk->lock);
-	return err == -ERESTARTSYS ? err : 0;
+	if (err == -ETIMEDOUT)
+		return -EAGAIN;
+	if (err == -ERESTARTSYS)
+		return deadline ? -EINTR : err;
+	return 0;
 }
 
 /* A TCP connect in progress that lwIP has finished: CONNECTED or DEAD. */
@@ -344,6 +429,8 @@ int sock_create(int type, int flags, struct file **out)
 	/* A raw socket is a datagram socket to every path below: send is
 	 * raw_sendto (lwIP adds the IP header), receive gives lwIP's copy of
 	 * the whole packet (recv_raw), as Linux's raw sockets do. */
+	if (type == SOCK_DGRAM)
+		wrap_udp_input(conn);
 	int err = sock_wrap(conn, type == SOCK_RAW ? SOCK_DGRAM : type, flags,
 			    SK_NEW, out);
 	if (!err)
@@ -427,6 +514,7 @@ int sock_accept(struct file *f, int flags, struct file **out,
 	if (sk->type != SOCK_STREAM)
 		return -EOPNOTSUPP;
 	sleeplock_acquire(&sk->lock);
+	uint64_t deadline = sk_deadline(sk->rcvtimeo_ns);
 	for (;;) {
 		if (sk->state != SK_LISTEN) {
 			err = -EINVAL;
@@ -446,7 +534,7 @@ int sock_accept(struct file *f, int flags, struct file **out,
 			err = -EAGAIN;
 			break;
 		}
-		err = sk_wait(sk, seq);
+		err = sk_wait(sk, seq, deadline);
 		if (err)
 			break;
 	}
@@ -516,13 +604,20 @@ int sock_connect(struct file *f, const struct sock_addr *a)
 	sk->connect_pending = err == -EINPROGRESS && nonblocking(f, 0);
 	if ((err == -EINPROGRESS || err == -EALREADY) && !nonblocking(f, 0)) {
 		/* A blocking connect waits for the outcome (a connect that
-		 * a signal interrupted and that is restarted, too). */
+		 * a signal interrupted and that is restarted, too), at most
+		 * SO_SNDTIMEO: then EINPROGRESS, and it goes on as a
+		 * non-blocking one would (Linux). */
+		uint64_t deadline = sk_deadline(sk->sndtimeo_ns);
 		for (;;) {
 			uint64_t seq = poll_seq();
 			sk_refresh(sk);
 			if (sk->state != SK_CONNECTING)
 				break;
-			err = sk_wait(sk, seq);
+			err = sk_wait(sk, seq, deadline);
+			if (err == -EAGAIN) {
+				err = -EINPROGRESS;
+				sk->connect_pending = true;
+			}
 			if (err)
 				break;
 		}
@@ -606,6 +701,7 @@ static int64_t sk_tcp_send(struct file *f, struct sock *sk, const char *buf,
 	size_t done = 0;
 	int err = 0;
 	bool nb = nonblocking(f, flags);
+	uint64_t deadline = sk_deadline(sk->sndtimeo_ns);
 	for (;;) {
 		uint64_t seq = poll_seq();
 		err = tcp_send_state(sk);
@@ -634,7 +730,7 @@ static int64_t sk_tcp_send(struct file *f, struct sock *sk, const char *buf,
 		}
 		if (err != -EAGAIN || nb)
 			break;
-		err = sk_wait(sk, seq);
+		err = sk_wait(sk, seq, deadline);
 		if (err)
 			break;
 	}
@@ -695,6 +791,7 @@ static int64_t sk_tcp_recv(struct file *f, struct sock *sk, char *buf,
 		return -ENOTCONN;
 	if (len == 0)
 		return 0;
+	uint64_t deadline = sk_deadline(sk->rcvtimeo_ns);
 	for (;;) {
 		uint64_t seq = poll_seq();
 		sk_refresh(sk);
@@ -731,7 +828,7 @@ static int64_t sk_tcp_recv(struct file *f, struct sock *sk, char *buf,
 			err = -EAGAIN;
 			break;
 		}
-		err = sk_wait(sk, seq);
+		err = sk_wait(sk, seq, deadline);
 		if (err)
 			break;
 	}
@@ -742,6 +839,7 @@ static int64_t sk_udp_recv(struct file *f, struct sock *sk, char *buf,
 			   size_t len, int flags, struct sock_addr *from,
 			   int *oflags)
 {
+	uint64_t deadline = sk_deadline(sk->rcvtimeo_ns);
 	for (;;) {
 		uint64_t seq = poll_seq();
 		if (!sk->rx_nb && sk->rd_shut)
@@ -757,7 +855,7 @@ static int64_t sk_udp_recv(struct file *f, struct sock *sk, char *buf,
 			} else if (nonblocking(f, flags)) {
 				return -EAGAIN;
 			} else {
-				int err = sk_wait(sk, seq);
+				int err = sk_wait(sk, seq, deadline);
 				if (err)
 					return err;
 				continue;
@@ -924,6 +1022,27 @@ int sock_getopt(struct file *f, int level, int name, int *val)
 	}
 	sleeplock_release(&sk->lock);
 	return err;
+}
+
+int sock_set_timeout(struct file *f, bool send, uint64_t ns)
+{
+	struct sock *sk = f->priv;
+	sleeplock_acquire(&sk->lock);
+	if (send)
+		sk->sndtimeo_ns = ns;
+	else
+		sk->rcvtimeo_ns = ns;
+	sleeplock_release(&sk->lock);
+	return 0;
+}
+
+uint64_t sock_get_timeout(struct file *f, bool send)
+{
+	struct sock *sk = f->priv;
+	sleeplock_acquire(&sk->lock);
+	uint64_t ns = send ? sk->sndtimeo_ns : sk->rcvtimeo_ns;
+	sleeplock_release(&sk->lock);
+	return ns;
 }
 
 int sock_name(struct file *f, bool peer, struct sock_addr *a)

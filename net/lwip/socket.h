@@ -11,7 +11,9 @@
  *
  * Every call returns 0, a count, or a negative Linux errno. A blocking call
  * (no O_NONBLOCK on the file, no MSG_DONTWAIT) sleeps interruptibly and
- * returns -ERESTARTSYS when a signal arrives before anything moved.
+ * returns -ERESTARTSYS when a signal arrives before anything moved (-EINTR
+ * if the socket has a timeout for it, which then ends the wait with
+ * -EAGAIN, or -EINPROGRESS for connect).
  */
 #ifndef NET_LWIP_SOCKET_H
 #define NET_LWIP_SOCKET_H
@@ -74,11 +76,18 @@ int sock_shutdown(struct file *f, int how);
 /* Options as plain ints (level/name: Linux's). -ENOPROTOOPT for others. */
 int sock_setopt(struct file *f, int level, int name, int val);
 int sock_getopt(struct file *f, int level, int name, int *val);
+/* SO_SNDTIMEO (send true: send, connect) / SO_RCVTIMEO (receive,
+ * accept): how long a blocking call may wait, in ns; 0 is forever. */
+int sock_set_timeout(struct file *f, bool send, uint64_t ns);
+uint64_t sock_get_timeout(struct file *f, bool send);
 /* getsockname (peer false) / getpeername (peer true, -ENOTCONN). */
 int sock_name(struct file *f, bool peer, struct sock_addr *a);
 /* Registers /proc/net/sockets; once, from net_lwip_init. */
 void sock_proc_init(void);
 /* Sockets alive on this node (tests look for leaks). */
 unsigned sock_count(void);
+/* UDP datagrams dropped because a socket's queue was full (its mailbox
+ * or SO_RCVBUF) or no netbuf was left: Linux's Udp RcvbufErrors. */
+uint64_t sock_udp_rcvbuf_errors(void);
 
 #endif

@@ -11,8 +11,12 @@
  * put wakes one reader, each take wakes one writer, and every sleeper
  * re-checks after waking. Messages come out in the order they went in.
  * The ring is the only allocation (kmalloc), made once at sys_mbox_new.
+ * lwIP's SYS_STATS count the mailboxes alive (lwip_stats.sys.mbox, updated
+ * under SYS_ARCH_PROTECT; /proc/net/lwip shows them), so a leaked one is
+ * seen.
  */
 #include "kern/kern.h"
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "net/lwip/port.h"
 #include "vm/vm.h"
@@ -23,11 +27,18 @@ err_t sys_mbox_new(sys_mbox_t *mbox, int size)
 {
 	if (size <= 0)
 		size = MBOX_DEFAULT;
+	SYS_ARCH_DECL_PROTECT(lev);
 	mbox->ring = kmalloc((size_t)size * sizeof(void *));
 	if (!mbox->ring) {
 		mbox->valid = 0;
+		SYS_ARCH_PROTECT(lev);
+		SYS_STATS_INC(mbox.err);
+		SYS_ARCH_UNPROTECT(lev);
 		return ERR_MEM;
 	}
+	SYS_ARCH_PROTECT(lev);
+	SYS_STATS_INC_USED(mbox);
+	SYS_ARCH_UNPROTECT(lev);
 	spin_init(&mbox->lock, "lwip mbox");
 	waitq_init(&mbox->readers);
 	waitq_init(&mbox->writers);
@@ -125,4 +136,8 @@ void sys_mbox_free(sys_mbox_t *mbox)
 	kfree(mbox->ring);
 	mbox->ring = NULL;
 	mbox->valid = 0;
+	SYS_ARCH_DECL_PROTECT(lev);
+	SYS_ARCH_PROTECT(lev);
+	SYS_STATS_DEC(mbox.used);
+	SYS_ARCH_UNPROTECT(lev);
 }

@@ -8,6 +8,15 @@
  * socket and a pipe, signals interrupting accept and recv, socket options
  * and the error paths. Every port is chosen by the system (bind to port 0,
  * then getsockname), so runs never collide. Runs on Linux too.
+ *
+ * A peer that never reads (issue 5, "Bad input"): a non-blocking TCP
+ * sender gets EAGAIN after a bounded number of bytes and poll says it is
+ * not writable; a blocking one gets the bytes it queued, or EINTR, when a
+ * signal comes, EAGAIN at SO_SNDTIMEO (EINTR, not a restart, under
+ * SA_RESTART); a flooded UDP receiver keeps at most SO_RCVBUF bytes, the
+ * rest dropped and counted (RcvbufErrors in /proc/net/snmp). On Shoal,
+ * /proc/net/lwip shows lwIP's pools and heap stay bounded meanwhile and
+ * come back once the sockets are closed, and MemFree stays put.
  */
 #include "tap.h"
 
@@ -17,6 +26,7 @@
 #include <poll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 static struct sockaddr_in loopback(int port)
@@ -616,6 +626,445 @@ static void test_signals(void)
 	sigaction(SIGALRM, &old, NULL);
 }
 
+/* ------------------------------------------- a peer that never reads */
+
+/* What lwIP holds, from Shoal's /proc/net/lwip (docs/network.md). */
+struct lwip_use {
+	long long tcp_pcb, tcp_seg, pbuf_pool, heap, netconn, netbuf, mbox;
+	long long time_wait, sockets;
+};
+
+/* A whole small file (a /proc file) into buf: its length, or -1. */
+static ssize_t slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	buf[n] = 0;
+	return (ssize_t)n;
+}
+
+/* 0, or -1 when there is no /proc/net/lwip (Linux). */
+static int lwip_use(struct lwip_use *u)
+{
+	static char buf[4096];
+	if (slurp("/proc/net/lwip", buf, sizeof buf) <= 0)
+		return -1;
+	memset(u, 0, sizeof *u);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char name[32];
+		long long size, avail, used, a, b, c, d;
+		if (sscanf(line,
+			   "tcp_pcbs listen %lld bound %lld active %lld "
+			   "time_wait %lld",
+			   &a, &b, &c, &d) == 4)
+			u->time_wait = d;
+		else if (sscanf(line, "sockets open %lld", &a) == 1)
+			u->sockets = a;
+		else if (sscanf(line, "mbox used %lld", &a) == 1)
+			u->mbox = a;
+		else if (sscanf(line, "%31s %lld %lld %lld", name, &size,
+				&avail, &used) == 4) {
+			if (!strcmp(name, "TCP_PCB"))
+				u->tcp_pcb = used;
+			else if (!strcmp(name, "TCP_SEG"))
+				u->tcp_seg = used;
+			else if (!strcmp(name, "PBUF_POOL"))
+				u->pbuf_pool = used;
+			else if (!strcmp(name, "NETCONN"))
+				u->netconn = used;
+			else if (!strcmp(name, "NETBUF"))
+				u->netbuf = used;
+			else if (!strcmp(name, "heap"))
+				u->heap = used;
+		}
+	}
+	return 0;
+}
+
+/* Is lwIP back to base? Every count at or under it; TCP pcbs are counted
+ * without those in TIME_WAIT, which lwIP keeps for 2 * TCP_MSL (or until
+ * it needs their slots) and which may come or go meanwhile. */
+static int lwip_back(const struct lwip_use *base, const struct lwip_use *u)
+{
+	return u->tcp_pcb - u->time_wait <= base->tcp_pcb - base->time_wait &&
+	       u->tcp_seg <= base->tcp_seg && u->pbuf_pool <= base->pbuf_pool &&
+	       u->heap <= base->heap && u->netconn <= base->netconn &&
+	       u->netbuf <= base->netbuf && u->mbox <= base->mbox &&
+	       u->sockets <= base->sockets;
+}
+
+/* Poll /proc/net/lwip until it is back to base, at most 10 s (closing
+ * sockets end their connections in the tcpip thread, a little later). */
+static int lwip_settle(const struct lwip_use *base, struct lwip_use *u)
+{
+	long long end = now_ns() + 10000000000LL;
+	while (lwip_use(u) == 0 && !lwip_back(base, u) && now_ns() < end)
+		msleep(20);
+	return lwip_back(base, u);
+}
+
+static void lwip_diag(const char *when, const struct lwip_use *u)
+{
+	tap_diag("%s: TCP_PCB %lld (time_wait %lld) TCP_SEG %lld PBUF_POOL "
+		 "%lld heap %lld NETCONN %lld NETBUF %lld mbox %lld sockets "
+		 "%lld",
+		 when, u->tcp_pcb, u->time_wait, u->tcp_seg, u->pbuf_pool,
+		 u->heap, u->netconn, u->netbuf, u->mbox, u->sockets);
+}
+
+/* MemFree of /proc/meminfo in KiB, or -1. */
+static long long memfree_kb(void)
+{
+	static char buf[4096];
+	if (slurp("/proc/meminfo", buf, sizeof buf) <= 0)
+		return -1;
+	char *p = strstr(buf, "MemFree:");
+	return p ? atoll(p + 8) : -1;
+}
+
+/* A field of /proc/net/snmp by name: a header line holding it, then the
+ * line of numbers with the same prefix (Linux's layout, and Shoal's). The
+ * first such field, or -1. */
+static long long snmp_value(const char *field)
+{
+	static char buf[8192];
+	if (slurp("/proc/net/snmp", buf, sizeof buf) <= 0)
+		return -1;
+	char *save, *line = strtok_r(buf, "\n", &save);
+	while (line) {
+		char *next = strtok_r(NULL, "\n", &save), *tok;
+		int col = 0, found = -1;
+		for (char *t = strtok_r(line, " ", &tok); t;
+		     t = strtok_r(NULL, " ", &tok), col++)
+			if (!strcmp(t, field) && found < 0)
+				found = col;
+		if (found >= 0 && next) {
+			col = 0;
+			for (char *t = strtok_r(next, " ", &tok); t;
+			     t = strtok_r(NULL, " ", &tok), col++)
+				if (col == found)
+					return atoll(t);
+			return -1;
+		}
+		line = next;
+	}
+	return -1;
+}
+
+/* Memory a blocked peer may pin: MemFree should not move by more (kernel
+ * buffers of the calls, page tables; lwIP's own memory is static). */
+#define MEM_SLACK_KB 256
+
+/* A connected pair over loopback with the buffers set small (Linux then
+ * stops tuning them, so the bound below holds there too): the client in
+ * *c, the accepted end in *a; the listener is closed. */
+static int tcp_pair(int *c, int *a)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), v = 65536;
+	struct sockaddr_in x = loopback(0);
+	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	if (s < 0 || bind(s, (struct sockaddr *)&x, sizeof x) || listen(s, 1))
+		return -1;
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(*c, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+	x = loopback(port_of(s));
+	if (connect(*c, (struct sockaddr *)&x, sizeof x))
+		return -1;
+	*a = accept(s, NULL, NULL);
+	close(s);
+	return *a < 0 ? -1 : 0;
+}
+
+static int sockopt_int(int fd, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	getsockopt(fd, SOL_SOCKET, name, &v, &len);
+	return v;
+}
+
+static void test_unread_nonblock(void)
+{
+	struct lwip_use base, full, later, after;
+	int shoal = lwip_use(&base) == 0;
+	static char chunk[65536];
+	memset(chunk, 'n', sizeof chunk);
+	long long free0 = memfree_kb();
+	int c, a;
+	OK(tcp_pair(&c, &a) == 0, "a connection whose reader never reads");
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	/* Write until EAGAIN, then give in-flight data 200 ms to be taken
+	 * into the peer's window and write again, until a whole 200 ms
+	 * passes with the socket not writable: the windows are full. */
+	long long total = 0;
+	int err = 0, rounds, steady = 0;
+	for (rounds = 0; rounds < 200 && !steady; rounds++) {
+		ssize_t w;
+		while ((w = write(c, chunk, sizeof chunk)) > 0)
+			total += w;
+		err = w < 0 ? errno : 0;
+		if (err != EAGAIN)
+			break;
+		struct pollfd pf = {c, POLLOUT, 0};
+		steady = poll(&pf, 1, 200) == 0;
+	}
+	IS(err, EAGAIN,
+	   "a non-blocking sender to a peer that never reads "
+	   "gets EAGAIN");
+	OK(steady, "poll says it is not writable (and it stays so 200 ms)");
+	long long bound =
+		sockopt_int(c, SO_SNDBUF) + sockopt_int(a, SO_RCVBUF) + 65536;
+	OK(total > 0 && total <= bound && total < (4 << 20),
+	   "bytes taken before EAGAIN: %lld (bound %lld)", total, bound);
+	tap_diag("non-blocking sender: EAGAIN after %lld bytes (SO_SNDBUF %d, "
+		 "peer SO_RCVBUF %d), %d rounds",
+		 total, sockopt_int(c, SO_SNDBUF), sockopt_int(a, SO_RCVBUF),
+		 rounds);
+	/* Knocking on a full socket takes nothing more. */
+	int more = 0;
+	for (int i = 0; i < 20; i++)
+		if (write(c, chunk, sizeof chunk) > 0)
+			more++;
+	IS(more, 0, "twenty more writes all get EAGAIN");
+	if (shoal) {
+		lwip_use(&full);
+		msleep(300);
+		lwip_use(&later);
+		lwip_diag("windows full", &full);
+		OK(later.heap <= full.heap + 4096 &&
+			   later.tcp_seg <= full.tcp_seg &&
+			   later.pbuf_pool <= full.pbuf_pool,
+		   "lwIP's memory does not grow while the sender waits");
+		OK(full.heap - base.heap <= 2 * total + 65536,
+		   "the heap holds at most the bytes written twice over "
+		   "(sender's copy, receiver's queue): %lld",
+		   full.heap - base.heap);
+		long long free1 = memfree_kb();
+		OK(free0 - free1 < MEM_SLACK_KB,
+		   "MemFree moved %lld KiB (< %d)", free0 - free1,
+		   MEM_SLACK_KB);
+	} else {
+		SKIP("no /proc/net/lwip", "lwIP's memory does not grow");
+		SKIP("no /proc/net/lwip", "the heap holds at most the bytes");
+		SKIP("no /proc/net/lwip", "MemFree moved");
+	}
+	close(a); /* unread data: a reset, on Linux and lwIP alike */
+	close(c);
+	if (shoal) {
+		int back = lwip_settle(&base, &after);
+		if (!back) {
+			lwip_diag("before", &base);
+			lwip_diag("after", &after);
+		}
+		OK(back, "pcbs, segments, pbufs, heap, netconns, sockets are "
+			 "all back after close");
+	} else {
+		SKIP("no /proc/net/lwip", "lwIP's memory is back after close");
+	}
+}
+
+static void test_unread_blocking(void)
+{
+	struct lwip_use base, after;
+	int shoal = lwip_use(&base) == 0;
+	struct sigaction sa = {0}, old;
+	sa.sa_handler = on_sig; /* no SA_RESTART */
+	sigaction(SIGALRM, &sa, &old);
+	static char big[1 << 20];
+	memset(big, 'b', sizeof big); /* its pages, before MemFree is read */
+	long long free0 = memfree_kb();
+	int c, a;
+	OK(tcp_pair(&c, &a) == 0, "a second connection that is never read");
+	got_sig = 0;
+	alarm(1);
+	ssize_t w = write(c, big, sizeof big);
+	alarm(0);
+	OK(w > 0 && w < (ssize_t)sizeof big,
+	   "a signal ends a blocked 1 MiB write with the count queued: %zd", w);
+	IS(got_sig, SIGALRM, "the handler ran");
+	tap_diag("blocking sender: 1 MiB write interrupted after %zd bytes", w);
+	got_sig = 0;
+	alarm(1);
+	ERR(write(c, big, 65536), EINTR,
+	    "nothing queued: the interrupted write fails with EINTR");
+	alarm(0);
+
+	/* SO_SNDTIMEO: a struct timeval, as Linux. */
+	struct timeval tv = {0, 300000}, got;
+	socklen_t len = sizeof got;
+	SYS(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv),
+	    "SO_SNDTIMEO 300 ms");
+	SYS(getsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &got, &len),
+	    "getsockopt SO_SNDTIMEO");
+	OK(len == sizeof got && got.tv_sec == 0 && got.tv_usec == 300000,
+	   "reads back {0, 300000}");
+	ERR(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, 8), EINVAL,
+	    "SO_SNDTIMEO with optlen 8: EINVAL");
+	struct timeval bad = {1, 1000000};
+	ERR(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &bad, sizeof bad), EDOM,
+	    "SO_SNDTIMEO with tv_usec 1000000: EDOM");
+	long long t0 = now_ns();
+	ERR2(write(c, big, 65536), EAGAIN, EWOULDBLOCK,
+	     "the blocked write gives up with EAGAIN at SO_SNDTIMEO");
+	long long ms = (now_ns() - t0) / 1000000;
+	OK(ms >= 250 && ms < 5000, "after %lld ms (300 asked)", ms);
+
+	/* With a timeout, a signal is EINTR even under SA_RESTART. */
+	struct sigaction rs = sa;
+	rs.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &rs, NULL);
+	tv = (struct timeval){5, 0};
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	got_sig = 0;
+	t0 = now_ns();
+	alarm(1);
+	ERR(write(c, big, 65536), EINTR,
+	    "SO_SNDTIMEO 5 s, SA_RESTART: the signal gives EINTR");
+	alarm(0);
+	ms = (now_ns() - t0) / 1000000;
+	OK(got_sig == SIGALRM && ms < 4000, "at the signal (%lld ms)", ms);
+	sigaction(SIGALRM, &sa, NULL);
+	tv = (struct timeval){0, 0};
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	len = sizeof got;
+	getsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &got, &len);
+	OK(got.tv_sec == 0 && got.tv_usec == 0, "{0, 0}: no timeout again");
+
+	/* SO_RCVTIMEO on a receive with nothing coming. */
+	tv = (struct timeval){0, 200000};
+	SYS(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+	    "SO_RCVTIMEO 200 ms");
+	char b;
+	t0 = now_ns();
+	ERR2(recv(c, &b, 1, 0), EAGAIN, EWOULDBLOCK,
+	     "recv gives up with EAGAIN at SO_RCVTIMEO");
+	ms = (now_ns() - t0) / 1000000;
+	OK(ms >= 150 && ms < 5000, "after %lld ms (200 asked)", ms);
+
+	if (shoal) {
+		long long free1 = memfree_kb();
+		OK(free0 - free1 < MEM_SLACK_KB,
+		   "MemFree moved %lld KiB while blocked (< %d)", free0 - free1,
+		   MEM_SLACK_KB);
+		tap_diag("blocked sender: MemFree %lld -> %lld KiB", free0,
+			 free1);
+	} else {
+		SKIP("no /proc/net/lwip", "MemFree while blocked");
+	}
+	close(a);
+	close(c);
+	sigaction(SIGALRM, &old, NULL);
+	if (shoal) {
+		int back = lwip_settle(&base, &after);
+		if (!back) {
+			lwip_diag("before", &base);
+			lwip_diag("after", &after);
+		}
+		OK(back, "lwIP's memory is back after close");
+	} else {
+		SKIP("no /proc/net/lwip", "lwIP's memory is back after close");
+	}
+}
+
+#define FLOOD 1000
+#define FLOOD_LEN 1000
+
+/* A child floods port with FLOOD datagrams and reports through fd how
+ * many were taken (sendto returned FLOOD_LEN) and how many refused with
+ * ENOBUFS/EAGAIN; any other error exits 1. */
+static void flood(int port, int fd)
+{
+	int v = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = loopback(port);
+	static char d[FLOOD_LEN];
+	int counts[2] = {0, 0};
+	for (int i = 0; i < FLOOD; i++) {
+		d[0] = (char)i;
+		ssize_t r = sendto(v, d, sizeof d, 0, (struct sockaddr *)&to,
+				   sizeof to);
+		if (r == (ssize_t)sizeof d)
+			counts[0]++;
+		else if (r < 0 && (errno == ENOBUFS || errno == EAGAIN))
+			counts[1]++;
+		else
+			_exit(1);
+	}
+	write(fd, counts, sizeof counts);
+	_exit(0);
+}
+
+/* One flood into a receiver that reads nothing until it is over. */
+static void udp_flood_round(int rcvbuf)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0), p[2];
+	struct sockaddr_in a = loopback(0);
+	if (rcvbuf)
+		setsockopt(u, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	bind(u, (struct sockaddr *)&a, sizeof a);
+	int have = sockopt_int(u, SO_RCVBUF);
+	long long drops0 = snmp_value("RcvbufErrors");
+	long long free0 = memfree_kb();
+	pipe(p);
+	pid_t pid = fork();
+	if (pid == 0)
+		flood(port_of(u), p[1]);
+	int st = wait_child(pid, 30000);
+	IS_EXIT(st, 0,
+		"SO_RCVBUF %d: the flooding sender never blocks "
+		"(%d datagrams in 30 s)",
+		have, FLOOD);
+	int counts[2] = {0, 0};
+	close(p[1]);
+	read(p[0], counts, sizeof counts);
+	close(p[0]);
+	long long free1 = memfree_kb();
+	static char buf[FLOOD_LEN];
+	int got = 0;
+	while (recv(u, buf, sizeof buf, MSG_DONTWAIT) == FLOOD_LEN)
+		got++;
+	long long drops = snmp_value("RcvbufErrors") - drops0;
+	OK(got > 0 && (long long)got * FLOOD_LEN <= have,
+	   "the queue kept %d datagrams, within SO_RCVBUF %d", got, have);
+	OK(drops0 >= 0 && drops >= counts[0] - got && drops <= counts[0],
+	   "the %d it dropped are counted (RcvbufErrors +%lld)",
+	   counts[0] - got, drops);
+	tap_diag("UDP flood, SO_RCVBUF %d: %d sent, %d refused (ENOBUFS), %d "
+		 "queued, RcvbufErrors +%lld, MemFree %+lld KiB",
+		 have, counts[0], counts[1], got, drops, free1 - free0);
+	if (access("/proc/net/lwip", F_OK) == 0)
+		OK(free0 - free1 < MEM_SLACK_KB,
+		   "MemFree moved %lld KiB (< %d)", free0 - free1,
+		   MEM_SLACK_KB);
+	else /* Linux: the host's other processes move it */
+		SKIP("no /proc/net/lwip", "MemFree during the flood");
+	close(u);
+}
+
+static void test_udp_flood(void)
+{
+	struct lwip_use base, after;
+	int shoal = lwip_use(&base) == 0;
+	udp_flood_round(0);
+	udp_flood_round(8192);
+	if (shoal) {
+		int back = lwip_settle(&base, &after);
+		if (!back) {
+			lwip_diag("before", &base);
+			lwip_diag("after", &after);
+		}
+		OK(back, "lwIP's memory is back after the floods");
+	} else {
+		SKIP("no /proc/net/lwip",
+		     "lwIP's memory is back after the floods");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	tap_init(argc, argv, "t_socket");
@@ -630,5 +1079,8 @@ int main(int argc, char **argv)
 	test_udp();
 	test_poll_mix();
 	test_signals();
+	test_unread_nonblock();
+	test_unread_blocking();
+	test_udp_flood();
 	return tap_done();
 }
