@@ -6,7 +6,8 @@
 #   make qemu       boot one node directly (PVH + qboot), serial on this terminal
 #   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
 #   make unit       host unit tests only        make check-style / make format
-#   make bench      benchmarks (tables, CSV, plots); make bench-fs: the file system's only
+#   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net:
+#                   the file system's, the processes', the network's only
 #
 # Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
 # KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
@@ -226,9 +227,13 @@ unit: $(UNIT_TESTS)
 
 # A long run of the ext2 corruptor (make test runs 5,000 fixed-seed cases):
 # FUZZ_CASES cases from FUZZ_SEED, random (and printed) unless given.
+# Then the Linker's frame fuzzer (make test runs 20,000 fixed-seed cases
+# per batch): LINK_FUZZ_CASES frames, the same way.
 FUZZ_CASES ?= 200000
-fuzz: $(B)/unit/test_ext2_fuzz
+LINK_FUZZ_CASES ?= 1000000
+fuzz: $(B)/unit/test_ext2_fuzz $(B)/unit/test_linkfuzz
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $<
+	FUZZ_CASES=$(LINK_FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $(B)/unit/test_linkfuzz
 
 CSTYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 check-style:
@@ -246,6 +251,7 @@ bench: all
 	$(Q)$(PYTHON) tools/bench/boot.py $(BENCH_ARGS)
 	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
 	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
+	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
 
 bench-fs: all
 	$(Q)tools/deps bench
@@ -257,10 +263,17 @@ bench-user: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
 
+# Network figures (tools/bench/net.py): TCP throughput, TCP/UDP round trips
+# between two Shoal nodes and between two Linux guests on the same QEMU
+# machine, and Shoal's raw frame rate; BENCH_NET_ARGS="--quick" for example.
+bench-net: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	bench-user clean fuzz FORCE
+	bench-user bench-net clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

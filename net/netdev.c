@@ -9,9 +9,13 @@
  * /proc/net/nics  one block per device: driver, MAC, MTU, link, interrupt
  *                 mode, drops by reason, deliveries by consumer, test
  *                 counters
- * /proc/net/tx/IF[:N]/test   opening it sends N (default 1, at most 10000)
- *                 broadcast test frames (EtherType 0x88B6) on IF and says
- *                 how many went; the receivers count them in test_rx
+ * /proc/net/tx/IF[:N[:SIZE]]/test   opening it sends N (default 1, at
+ *                 most 1000000) broadcast test frames (EtherType 0x88B6)
+ *                 of SIZE bytes after the Ethernet header (46..MTU, default
+ *                 60: 74-byte frames) on IF, and says how many went, how
+ *                 long it took and the rate; the receivers count them in
+ *                 test_rx. The frame blaster of the raw throughput figures
+ *                 (tools/bench/net.py).
  * /proc/net/tx/IF[:N]/arp    the same with ARP requests for 10.0.2.2 from
  *                 10.0.2.15 (QEMU's user network answers: arp_replies)
  *
@@ -33,8 +37,9 @@
 #include "net/net.h"
 #include "vm/vm.h"
 
-#define TX_FRAMES_MAX 10000
-#define TEST_PAYLOAD 46 /* a 74-byte frame */
+#define TX_FRAMES_MAX 1000000
+#define TX_SIZE_MIN 46 /* Ethernet's minimum payload: a 60-byte frame */
+#define TX_SIZE_DEFAULT (NET_TEST_HDR - ETH_HLEN + 46) /* a 74-byte frame */
 #define SEC_NS 1000000000ULL
 
 static struct netdev *devs[NETDEV_MAX];
@@ -317,15 +322,25 @@ int netdev_parse_count(const char *s, size_t len, uint64_t max, uint64_t *count)
 	return 0;
 }
 
-/* /proc/net/tx: key = device index | count << 8. */
+/*
+ * /proc/net/tx: key = device index | count << 8 | size << 32, where size
+ * (bytes after the Ethernet header) is 0 when the name gave none.
+ */
+#define TX_KEY(dev, count, size) \
+	((uint64_t)(dev) | (uint64_t)(count) << 8 | (uint64_t)(size) << 32)
+#define TX_KEY_DEV(key) ((unsigned)((key)&0xff))
+#define TX_KEY_COUNT(key) ((unsigned)(((key) >> 8) & 0xffffff))
+#define TX_KEY_SIZE(key) ((unsigned)((key) >> 32))
+
 static int tx_list(void *arg, uint64_t *keys, int max)
 {
 	int n = 0;
 	for (unsigned i = 0; i < netdev_count() && n < max; i++)
-		keys[n++] = i | 1u << 8;
+		keys[n++] = TX_KEY(i, 1, 0);
 	return n;
 }
 
+/* IF, IF:N or IF:N:SIZE; anything else is -ENOENT. */
 static int tx_lookup(void *arg, const char *name, size_t len, uint64_t *key)
 {
 	size_t iflen = 0;
@@ -336,72 +351,129 @@ static int tx_lookup(void *arg, const char *name, size_t len, uint64_t *key)
 		if (strnlen(devs[i]->name, NETDEV_NAME) == iflen &&
 		    !strncmp(devs[i]->name, name, iflen))
 			dev = devs[i];
-	uint64_t count;
-	if (!dev || netdev_parse_count(name + iflen, len - iflen, TX_FRAMES_MAX,
-				       &count))
+	if (!dev)
 		return -ENOENT;
-	*key = dev->index | count << 8;
+	/* The count runs to a second colon, which starts the size. */
+	size_t cend = iflen + 1;
+	while (cend < len && name[cend] != ':')
+		cend++;
+	if (cend > len)
+		cend = len;
+	uint64_t count, size = 0;
+	if (netdev_parse_count(name + iflen, cend - iflen, TX_FRAMES_MAX,
+			       &count))
+		return -ENOENT;
+	if (cend < len &&
+	    (netdev_parse_count(name + cend, len - cend, dev->mtu, &size) ||
+	     size < TX_SIZE_MIN))
+		return -ENOENT;
+	*key = TX_KEY(dev->index, count, size);
 	return 0;
 }
 
 static void tx_name(void *arg, uint64_t key, char *buf, size_t size)
 {
-	struct netdev *dev = netdev_get(key & 0xff);
-	uint64_t count = key >> 8;
-	if (count == 1)
-		snprintf(buf, size, "%s", dev ? dev->name : "?");
+	struct netdev *dev = netdev_get(TX_KEY_DEV(key));
+	const char *name = dev ? dev->name : "?";
+	unsigned count = TX_KEY_COUNT(key), bytes = TX_KEY_SIZE(key);
+	if (bytes)
+		snprintf(buf, size, "%s:%u:%u", name, count, bytes);
+	else if (count != 1)
+		snprintf(buf, size, "%s:%u", name, count);
 	else
-		snprintf(buf, size, "%s:%lu", dev ? dev->name : "?",
-			 (unsigned long)count);
+		snprintf(buf, size, "%s", name);
 }
 
-/* Send `count` frames built by kind (0 test, 1 ARP); report. */
-static int tx_send(char *buf, size_t size, uint64_t key, int kind)
+/* What one tx_send run did, for its report: frames sent, the last error
+ * (or 0), the first test sequence number, the bytes per frame without the
+ * CRC (on entry: the test frames' length), the time of the whole loop and
+ * the part of it spent in netdev_xmit. */
+struct tx_result {
+	unsigned sent;
+	int err;
+	uint32_t first;
+	size_t len;
+	uint64_t ns, xmit_ns;
+};
+
+/* Send count frames built by kind (0 test, 1 ARP) of len bytes (test
+ * frames only) on dev, as fast as the driver takes them. */
+static void tx_run(struct netdev *dev, unsigned count, int kind, uint8_t *frame,
+		   size_t cap, struct tx_result *r)
 {
-	struct netdev *dev = netdev_get(key & 0xff);
-	unsigned count = (unsigned)(key >> 8);
-	if (!dev)
-		return -ENODEV;
 	static const uint8_t bcast[ETH_ALEN] = {0xff, 0xff, 0xff,
 						0xff, 0xff, 0xff};
 	static const uint8_t spa[4] = {10, 0, 2, 15}, tpa[4] = {10, 0, 2, 2};
-	uint8_t frame[128];
-	unsigned sent = 0;
-	int err = 0;
-	uint32_t first = 0;
+	uint64_t start = time_ns();
 	for (unsigned i = 0; i < count; i++) {
 		size_t len;
 		if (kind == 0) {
 			uint32_t seq = __atomic_fetch_add(&dev->st.test_tx, 1,
 							  __ATOMIC_RELAXED);
 			if (i == 0)
-				first = seq;
-			len = net_build_test(frame, sizeof frame, bcast,
-					     dev->mac, seq, TEST_PAYLOAD);
+				r->first = seq;
+			len = net_build_test(frame, cap, bcast, dev->mac, seq,
+					     (uint16_t)(r->len - NET_TEST_HDR));
 		} else {
-			len = net_build_arp_request(frame, sizeof frame,
-						    dev->mac, spa, tpa);
+			len = net_build_arp_request(frame, cap, dev->mac, spa,
+						    tpa);
 		}
 		/* Pad to the 60-byte minimum (the device adds the CRC). */
 		if (len < 60) {
 			memset(frame + len, 0, 60 - len);
 			len = 60;
 		}
+		r->len = len;
+		uint64_t t0 = time_ns();
 		int rc = netdev_xmit(dev, frame, len);
+		r->xmit_ns += time_ns() - t0;
 		if (rc)
-			err = rc;
+			r->err = rc;
 		else
-			sent++;
+			r->sent++;
 	}
-	if (kind == 0)
-		return snprintf(
-			buf, size,
-			"%s: sent %u of %u test frames (seq %u..%u)%s%s\n",
-			dev->name, sent, count, first, first + count - 1,
-			err ? ": " : "", err ? errno_text(err) : "");
-	return snprintf(buf, size, "%s: sent %u of %u ARP requests%s%s\n",
-			dev->name, sent, count, err ? ": " : "",
-			err ? errno_text(err) : "");
+	r->ns = time_ns() - start;
+}
+
+/* Open of a tx file: send, then report. The test report begins with
+ * "IF: sent S of N test frames (seq A..B)" (tests/qemu/test_nic.py) and
+ * adds the time and the rate over the whole loop; MiB are 2^20 bytes of
+ * frames without their CRC, as /proc/net/dev counts them. */
+static int tx_send(char *buf, size_t size, uint64_t key, int kind)
+{
+	struct netdev *dev = netdev_get(TX_KEY_DEV(key));
+	unsigned count = TX_KEY_COUNT(key), bytes = TX_KEY_SIZE(key);
+	if (!dev)
+		return -ENODEV;
+	if (kind == 1 && bytes)
+		return -EINVAL; /* ARP requests have their own size */
+	struct tx_result r = {.len = ETH_HLEN +
+				     (bytes ? bytes : TX_SIZE_DEFAULT)};
+	size_t cap = MAX(r.len, (size_t)128);
+	uint8_t *frame = kmalloc(cap);
+	if (!frame)
+		return -ENOMEM;
+	tx_run(dev, count, kind, frame, cap, &r);
+	kfree(frame);
+	const char *sep = r.err ? ": " : "",
+		   *why = r.err ? errno_text(r.err) : "";
+	if (kind == 1)
+		return snprintf(buf, size,
+				"%s: sent %u of %u ARP requests%s%s\n",
+				dev->name, r.sent, count, sep, why);
+	uint64_t us = r.ns / 1000 ? r.ns / 1000 : 1;
+	uint64_t fps = (uint64_t)r.sent * 1000000 / us;
+	/* MiB/s with two decimals, in integers. */
+	uint64_t centi = (uint64_t)r.sent * r.len * 100 * 1000000 / us >> 20;
+	return snprintf(buf, size,
+			"%s: sent %u of %u test frames (seq %u..%u) in %lu us "
+			"(xmit %lu us), %lu frames/s, %lu.%02lu MiB/s of "
+			"%lu-byte frames%s%s\n",
+			dev->name, r.sent, count, r.first, r.first + count - 1,
+			(unsigned long)us, (unsigned long)(r.xmit_ns / 1000),
+			(unsigned long)fps, (unsigned long)(centi / 100),
+			(unsigned long)(centi % 100), (unsigned long)r.len, sep,
+			why);
 }
 
 static int gen_tx_test(char *buf, size_t size, void *arg, uint64_t key)

@@ -158,10 +158,33 @@ def test_flood_is_counted_not_fatal(nic):
         assert c0.run("echo alive") == ("alive\n", 0)
 
 
+def test_sized_frames_and_their_rate(nic):
+    """eth1:N:SIZE/test: SIZE bytes after the Ethernet header; the report
+    adds the time and the rate (the frame blaster of tools/bench/net.py)."""
+    with nic.console(0) as c0, nic.console(1) as c1:
+        for size in (1500, 46):
+            before = nics(c1)["eth1"]["test_rx"]
+            dev0_before = proc_net_dev(c0)["eth1"]
+            out, status = c0.run(f"cat /proc/net/tx/eth1:50:{size}/test")
+            m = re.match(r"eth1: sent 50 of 50 test frames \(seq \d+\.\.\d+\) in (\d+) us "
+                         r"\(xmit (\d+) us\), (\d+) frames/s, ([\d.]+) MiB/s of (\d+)-byte "
+                         r"frames\n$", out)
+            assert status == 0 and m, out
+            us, xmit_us, fps = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            assert int(m.group(5)) == size + 14, out
+            assert 0 < xmit_us <= us and fps == 50 * 10**6 // us, out
+            assert abs(float(m.group(4)) - fps * (size + 14) / 2**20) < 0.02, out
+            assert wait_counter(c1, "eth1", "test_rx", before + 50) == before + 50
+            dev0 = proc_net_dev(c0)["eth1"]
+            assert dev0["tx_bytes"] - dev0_before["tx_bytes"] >= 50 * (size + 14)
+
+
 def test_bad_requests_are_refused(nic):
     with nic.console(1) as con:
-        for path in ["eth9/test", "eth1:0/test", "eth1:10001/test", "eth1:/test",
-                     "eth1:x/test", "eth1/nothing"]:
+        for path in ["eth9/test", "eth1:0/test", "eth1:1000001/test", "eth1:/test",
+                     "eth1:x/test", "eth1/nothing", "eth1::100/test", "eth1:5:/test",
+                     "eth1:5:45/test", "eth1:5:1501/test", "eth1:5:100:1/test",
+                     "eth1:5:x/test", "eth0:3:100/arp"]:
             out, status = con.run(f"cat /proc/net/tx/{path}")
             assert status != 0, (path, out)
         # The node still works.

@@ -25,6 +25,7 @@ kernel's built-in /dev/console.
 Interface (for ubench.py):
   find_kernel()                        newest /boot/vmlinuz-*, or LinuxGuestError
   build_initramfs(program, busybox)    path of the .cpio.gz
+  pack_initramfs(stage, out)           a staging tree into a .cpio.gz (net.py's guests)
   run_guest(kernel, initrd, args, ...) the guest's console text; LinuxGuestError
                                        on a timeout or without the exit line
 
@@ -97,9 +98,6 @@ def build_initramfs(program, busybox="/bin/busybox"):
         if not os.path.isfile(path):
             hint = " (Debian package busybox-static; run tools/deps)" if what == "busybox" else ""
             raise LinuxGuestError(f"{what} {path} not found{hint}")
-    for tool in ("cpio", "gzip"):
-        if not shutil.which(tool):
-            raise LinuxGuestError(f"{tool} not found; run tools/deps bench")
     stage = os.path.join(OUT, "linux-initramfs")
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, os.path.dirname(PROGRAM_PATH)))
@@ -111,7 +109,15 @@ def build_initramfs(program, busybox="/bin/busybox"):
         f.write(INIT.replace("{prog}", PROGRAM_PATH))
     for p in ("init", "bin/busybox", PROGRAM_PATH):
         os.chmod(os.path.join(stage, p), 0o755)
-    out = os.path.join(OUT, "linux-initramfs.cpio.gz")
+    return pack_initramfs(stage, os.path.join(OUT, "linux-initramfs.cpio.gz"))
+
+
+def pack_initramfs(stage, out):
+    """The staging tree stage as a gzipped newc cpio archive out, owned by
+    root, made without root; returns out."""
+    for tool in ("cpio", "gzip"):
+        if not shutil.which(tool):
+            raise LinuxGuestError(f"{tool} not found; run tools/deps bench")
     # find . | cpio -o -H newc -R 0:0 | gzip, with the names sorted so the
     # archive only changes when its files do
     names = subprocess.run(["find", "."], cwd=stage, check=True, stdout=subprocess.PIPE,

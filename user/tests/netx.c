@@ -1,5 +1,7 @@
 /*
- * netx — network transfer checks between nodes, for tests/qemu/test_tcp.py.
+ * netx — network transfer checks and measurements between nodes, for
+ * tests/qemu/test_tcp.py and tools/bench/net.py (which also runs it in
+ * Linux guests: it builds with musl on Linux).
  *
  *   netx recv PORT                  accept one TCP connection, read to EOF
  *   netx send HOST PORT BYTES SEED  connect, send BYTES of SEED's stream
@@ -7,8 +9,12 @@
  *   netx echo PORT N                TCP echo server (poll) for N connections
  *   netx many HOST PORT N           N connections open at once, each echoed
  *   netx udpecho PORT N             echo N UDP datagrams
- *   netx udpping HOST PORT N        N datagrams, each answered within 2 s
+ *   netx udpping HOST PORT N [SIZE] N datagrams, each answered within 2 s
+ *                                   (SIZE bytes each; default 32..1431)
  *   netx http PORT N                answer N HTTP requests on PORT
+ *   netx rrserver PORT              accept one TCP connection, echo to EOF
+ *   netx tcprr HOST PORT N SIZE     N round trips of SIZE bytes over one
+ *                                   TCP connection (TCP_NODELAY) to rrserver
  *
  * PORT 0 lets the system choose; servers print "listening on port P pid
  * N" once they listen, which is what a test waits for. Both ends of a
@@ -17,10 +23,18 @@
  * Every failure prints "netx: WHAT: strerror" and exits 1; nothing waits
  * without a bound except accept and a blocking transfer, which a peer's
  * end (FIN or reset) completes.
+ *
+ * Figures for tools/bench/net.py come on lines of their own, after the
+ * lines above (which stay as they are), as "netx: MODE key=value ...":
+ *   netx: tcp_send|tcp_recv bytes=B ns=T mib_per_s=R   (MiB = 2^20 bytes;
+ *         the sender times connect to close, the receiver accept to EOF)
+ *   netx: tcprr|udpping n=N size=S ok=K median_us= min_us= p90_us=
+ *         max_us= avg_us=   (per round trip, over the K that came back)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,16 +58,64 @@ static void die(const char *what)
 static void usage(void)
 {
 	fputs("usage: netx recv|sink PORT | send HOST PORT BYTES SEED | echo PORT N |\n"
-	      "       many HOST PORT N | udpecho PORT N | udpping HOST PORT N | http PORT N\n",
+	      "       many HOST PORT N | udpecho PORT N | udpping HOST PORT N [SIZE] |\n"
+	      "       http PORT N | rrserver PORT | tcprr HOST PORT N SIZE\n",
 	      stderr);
 	exit(2);
 }
 
-static double now(void)
+static long long now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The figures line of a transfer: bytes over ns. */
+static void rate_line(const char *mode, long long bytes, long long ns)
+{
+	double s = (double)ns / 1e9;
+	printf("netx: %s bytes=%lld ns=%lld mib_per_s=%.4f\n", mode, bytes, ns,
+	       s > 0 ? (double)bytes / (1 << 20) / s : 0.0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The figures line of round trips: ok of n came back, us[0..ok) their
+ * times in microseconds (sorted here); size < 0 means varying sizes. */
+static void rtt_line(const char *mode, long n, long size, double *us, long ok)
+{
+	double sum = 0;
+	qsort(us, (size_t)ok, sizeof *us, cmp_double);
+	for (long i = 0; i < ok; i++)
+		sum += us[i];
+	printf("netx: %s n=%ld size=", mode, n);
+	if (size < 0)
+		printf("var");
+	else
+		printf("%ld", size);
+	if (!ok) {
+		printf(" ok=0\n");
+		return;
+	}
+	double median = ok % 2 ? us[ok / 2] : (us[ok / 2 - 1] + us[ok / 2]) / 2;
+	printf(" ok=%ld median_us=%.1f min_us=%.1f p90_us=%.1f max_us=%.1f "
+	       "avg_us=%.1f\n",
+	       ok, median, us[0], us[(ok - 1) * 9 / 10], us[ok - 1],
+	       sum / (double)ok);
+}
+
+/* n doubles for round-trip times, or exit. */
+static double *rtt_array(long n)
+{
+	double *us = malloc(sizeof *us * (size_t)(n ? n : 1));
+	if (!us)
+		die("malloc");
+	return us;
 }
 
 static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
@@ -129,7 +191,7 @@ static int cmd_recv(const char *port, int slow)
 	int fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
-	double t0 = now();
+	long long t0 = now_ns();
 	long long total = 0;
 	uint32_t h = FNV_INIT;
 	for (;;) {
@@ -147,8 +209,11 @@ static int cmd_recv(const char *port, int slow)
 		if (slow)
 			usleep(100000);
 	}
-	double dt = now() - t0;
+	long long ns = now_ns() - t0;
+	double dt = (double)ns / 1e9;
 	printf("recv: %lld bytes fnv %08x in %.3f s\n", total, (unsigned)h, dt);
+	if (!slow)
+		rate_line("tcp_recv", total, ns);
 	return 0;
 }
 
@@ -167,7 +232,7 @@ static int cmd_send(const char *host, const char *port, const char *bytes,
 	long long want = number(bytes), total = 0;
 	uint32_t state = (uint32_t)number(seed) | 1, h = FNV_INIT;
 	int fd = client(SOCK_STREAM, host, port);
-	double t0 = now();
+	long long t0 = now_ns();
 	while (total < want) {
 		size_t n = want - total < CHUNK ? (size_t)(want - total)
 						: CHUNK;
@@ -189,9 +254,11 @@ static int cmd_send(const char *host, const char *port, const char *bytes,
 	}
 	if (close(fd))
 		die("close");
-	double dt = now() - t0;
+	long long ns = now_ns() - t0;
+	double dt = (double)ns / 1e9;
 	printf("send: %lld bytes fnv %08x in %.3f s (%.0f KB/s)\n", total,
 	       (unsigned)h, dt, dt > 0 ? (double)total / 1024 / dt : 0.0);
+	rate_line("tcp_send", total, ns);
 	return 0;
 }
 
@@ -298,19 +365,23 @@ static int cmd_udpecho(const char *port, long n)
 	return 0;
 }
 
-/* udpping: datagram i is 32 + 37 * i % 1400 bytes of i's pattern; a reply
- * counts if it is the same datagram back. */
-static int cmd_udpping(const char *host, const char *port, long n)
+/* udpping: datagram i is size bytes (size < 0: 32 + 37 * i % 1400) of i's
+ * pattern; a reply counts if it is the same datagram back. */
+static int cmd_udpping(const char *host, const char *port, long n, long size)
 {
 	int fd = client(SOCK_DGRAM, host, port);
+	double *us = rtt_array(n);
 	long got = 0;
-	double rtt = 0;
+	double rtt_us = 0;
+	if (size > 1472)
+		usage();
 	for (long i = 0; i < n; i++) {
-		size_t len = 32 + (size_t)(37 * i % 1400);
+		size_t len = size >= 0 ? (size_t)size
+				       : 32 + (size_t)(37 * i % 1400);
 		unsigned char out[1500];
 		for (size_t k = 0; k < len; k++)
 			out[k] = (unsigned char)(i * 7 + k);
-		double t0 = now();
+		long long t0 = now_ns();
 		if (send(fd, out, len, 0) != (ssize_t)len)
 			die("send");
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -325,16 +396,102 @@ static int cmd_udpping(const char *host, const char *port, long n)
 		if (m < 0)
 			die("recv");
 		if ((size_t)m == len && memcmp(buf, out, len) == 0) {
-			got++;
-			rtt += now() - t0;
+			us[got] = (double)(now_ns() - t0) / 1e3;
+			rtt_us += us[got++];
 		} else {
 			printf("udpping: seq %ld: bad reply (%zd bytes)\n", i,
 			       m);
 		}
 	}
 	printf("udpping: %ld sent, %ld received, rtt avg %.3f ms\n", n, got,
-	       got ? rtt * 1000 / (double)got : 0.0);
+	       got ? rtt_us / 1000 / (double)got : 0.0);
+	rtt_line("udpping", n, size, us, got);
 	return got == n ? 0 : 1;
+}
+
+/* Write all of p[0..n) to fd, or exit. */
+static void write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0)
+			die("send");
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void nodelay(int fd)
+{
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one))
+		die("setsockopt TCP_NODELAY");
+}
+
+/* rrserver: one connection, everything read is written back at once. */
+static int cmd_rrserver(const char *port)
+{
+	int lfd = server(SOCK_STREAM, port);
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	nodelay(fd);
+	long long total = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, CHUNK);
+		if (n < 0)
+			die("read");
+		if (n == 0)
+			break;
+		write_all(fd, buf, (size_t)n);
+		total += n;
+	}
+	close(fd);
+	printf("rrserver: echoed %lld bytes\n", total);
+	return 0;
+}
+
+/* tcprr: n times, size bytes out and the same size bytes back, each
+ * round trip timed and its echo compared. */
+static int cmd_tcprr(const char *host, const char *port, long n, long size)
+{
+	static unsigned char out[CHUNK];
+	if (size < 1 || size > CHUNK)
+		usage();
+	int fd = client(SOCK_STREAM, host, port);
+	nodelay(fd);
+	double *us = rtt_array(n);
+	long ok = 0;
+	for (long i = 0; i < n; i++) {
+		for (long k = 0; k < size; k++)
+			out[k] = (unsigned char)(i * 13 + k);
+		long long t0 = now_ns();
+		write_all(fd, out, (size_t)size);
+		long have = 0;
+		while (have < size) {
+			ssize_t r = read(fd, buf + have, (size_t)(size - have));
+			if (r < 0)
+				die("read");
+			if (r == 0) {
+				printf("tcprr: connection closed after %ld "
+				       "round trips\n",
+				       i);
+				return 1;
+			}
+			have += r;
+		}
+		long long t1 = now_ns();
+		if (memcmp(buf, out, (size_t)size)) {
+			printf("tcprr: round trip %ld: bad echo\n", i);
+			continue;
+		}
+		us[ok++] = (double)(t1 - t0) / 1e3;
+	}
+	close(fd);
+	printf("tcprr: %ld round trips of %ld bytes, %ld echoed intact\n", n,
+	       size, ok);
+	rtt_line("tcprr", n, size, us, ok);
+	return ok == n ? 0 : 1;
 }
 
 /* http: read each request's head, answer 200 with the request line. */
@@ -396,9 +553,15 @@ int main(int argc, char **argv)
 		return cmd_many(argv[2], argv[3], number(argv[4]));
 	if (!strcmp(c, "udpecho") && argc == 4)
 		return cmd_udpecho(argv[2], number(argv[3]));
-	if (!strcmp(c, "udpping") && argc == 5)
-		return cmd_udpping(argv[2], argv[3], number(argv[4]));
+	if (!strcmp(c, "udpping") && (argc == 5 || argc == 6))
+		return cmd_udpping(argv[2], argv[3], number(argv[4]),
+				   argc == 6 ? number(argv[5]) : -1);
 	if (!strcmp(c, "http") && argc == 4)
 		return cmd_http(argv[2], number(argv[3]));
+	if (!strcmp(c, "rrserver") && argc == 3)
+		return cmd_rrserver(argv[2]);
+	if (!strcmp(c, "tcprr") && argc == 6)
+		return cmd_tcprr(argv[2], argv[3], number(argv[4]),
+				 number(argv[5]));
 	usage();
 }
