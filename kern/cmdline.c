@@ -4,7 +4,9 @@
  * Words are separated by spaces or tabs: `node=N` (0..255), `selftest` or
  * `selftest=PATTERN`, `loglevel=0..7`, `hz=10..1000`, `bcache=KB`,
  * `init=PATH` (the first process; `init=monitor` keeps the kernel monitor
- * on the console). A leading
+ * on the console), `hello_ms=50..60000` (the Linker's hello period),
+ * `clusterkey=PHRASE` (1..63 printable characters: every Linker frame
+ * carries a MAC keyed from it; docs/linker.md). A leading
  * path (some loaders pass the kernel's file name first) is skipped. An
  * unknown word, a value out of range or a malformed number is reported
  * through `report` and ignored, keeping the default. Pure C (host-tested).
@@ -61,12 +63,17 @@ static void set_bcache(struct kconfig *c, uint64_t v)
 {
 	c->bcache_kb = v;
 }
+static void set_hello(struct kconfig *c, uint64_t v)
+{
+	c->hello_ms = (unsigned)v;
+}
 
 static const struct option options[] = {
 	{"node", 0, 255, set_node},
 	{"loglevel", 0, 7, set_loglevel},
 	{"hz", 10, 1000, set_hz},
 	{"bcache", 64, 1u << 30, set_bcache},
+	{"hello_ms", 50, 60000, set_hello},
 };
 
 static int parse_word(const char *w, struct kconfig *cfg,
@@ -100,6 +107,19 @@ static int parse_word(const char *w, struct kconfig *cfg,
 			return 1;
 		}
 		strlcpy(cfg->init, eq + 1, sizeof cfg->init);
+		return 0;
+	}
+	if (klen == 10 && !strncmp(w, "clusterkey", 10)) {
+		if (!eq || !eq[1] || strlen(eq + 1) >= sizeof cfg->clusterkey) {
+			snprintf(
+				msg, sizeof msg,
+				"bad boot option 'clusterkey=...' (want 1..%zu "
+				"characters), ignored: the Linker runs unkeyed",
+				sizeof cfg->clusterkey - 1);
+			report(msg);
+			return 1;
+		}
+		strlcpy(cfg->clusterkey, eq + 1, sizeof cfg->clusterkey);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {

@@ -87,6 +87,8 @@ struct kconfig {
 	unsigned hz; /* hz=10..1000 */
 	uint64_t bcache_kb; /* reserved for the buffer cache issue */
 	char init[64]; /* init=PATH: the first process, or "monitor" */
+	unsigned hello_ms; /* hello_ms=50..60000: Linker hellos; 0 = default */
+	char clusterkey[64]; /* clusterkey=PHRASE: keyed Linker frames */
 };
 /* The first process when the command line names none. */
 #define KCONFIG_INIT_DEFAULT "/bin/init"

@@ -17,6 +17,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/sync.h"
+#include "mosix/link.h"
 #include "net/lwip/net_lwip.h"
 #include "net/net.h"
 #include "vm/vm.h"
@@ -118,6 +119,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	ramdisk_from_module(&bootinfo, "root");
 	fs_boot_mount();
 	net_lwip_init();
+	link_init();
+	linkperf_init();
 	proc_init();
 
 	if (kconfig.selftest)

@@ -56,6 +56,11 @@ void waitq_sleep(struct waitq *q, struct spinlock *l);
  * Callers re-check their condition in a loop, as with waitq_sleep.
  */
 int waitq_sleep_intr(struct waitq *q, struct spinlock *l, uint64_t deadline_ns);
+/* As waitq_sleep_intr, but a signal does not end the sleep: 0 when woken
+ * by q, -ETIMEDOUT once the deadline (0 = none) has passed. For kernel
+ * waits that must outlast a signal (the Linker's trackers). */
+int waitq_sleep_timed(struct waitq *q, struct spinlock *l,
+		      uint64_t deadline_ns);
 /* Wake t if it sleeps in waitq_sleep_intr (a signal was sent to it). */
 void thread_interrupt(struct thread *t);
 /* The process layer's test "does t have a signal that interrupts sleeps". */

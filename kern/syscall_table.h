@@ -159,3 +159,5 @@ SYSCALL(318, getrandom, LOCAL)
 SYSCALL(332, statx, HOME)
 SYSCALL(334, rseq, LOCAL)
 SYSCALL(439, faccessat2, HOME)
+/* Shoal's own calls, from 500 up (user/include/shoal.h). */
+SYSCALL(500, linkperf, LOCAL)

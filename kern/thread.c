@@ -472,6 +472,21 @@ int waitq_sleep_intr(struct waitq *q, struct spinlock *l, uint64_t deadline)
 	return rc;
 }
 
+int waitq_sleep_timed(struct waitq *q, struct spinlock *l, uint64_t deadline)
+{
+	unsigned long f = irq_save();
+	int rc = 0;
+	if (deadline && deadline <= time_ns())
+		rc = -ETIMEDOUT;
+	else {
+		sleep_on(q, l, deadline, false);
+		if (deadline && deadline <= time_ns())
+			rc = -ETIMEDOUT;
+	}
+	irq_restore(f);
+	return rc;
+}
+
 void thread_interrupt(struct thread *t)
 {
 	unsigned long f = irq_save();

@@ -121,8 +121,12 @@ def test_link_two_switches():
     assert qemu.wirefilter_argv(c, lay) == [
         "wirefilter", "-v", "/tmp/c/vde.ctl:/tmp/c/vde2.ctl", "-l", "5.0", "-d", "20",
         "--daemon", "--pidfile", "/tmp/c/wirefilter.pid"]
-    for bad, msg in (("loss=101", "out of range"), ("jitter=3", "not KEY=VALUE"),
-                     ("delay=x", "not a number")):
+    c = cfg(boot="direct", nodes=2, link="loss=10,dup=5,delay=4,jitter=3")
+    assert qemu.wirefilter_argv(c, lay)[3:] == [
+        "-l", "10.0", "-D", "5.0", "-d", "4+3", "-N", "--daemon", "--pidfile",
+        "/tmp/c/wirefilter.pid"]
+    for bad, msg in (("loss=101", "out of range"), ("reorder=3", "not KEY=VALUE"),
+                     ("delay=x", "not a number"), ("delay=2,jitter=3", "must not exceed")):
         with pytest.raises(ShoalError, match=msg):
             cfg(boot="direct", nodes=2, link=bad).validate(check_files=False)
     with pytest.raises(ShoalError, match="at least 2 nodes"):

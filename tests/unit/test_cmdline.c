@@ -112,4 +112,21 @@ TEST(selftest_pattern_too_long)
 	CHECK_STR(c.selftest_pattern, "");
 }
 
+TEST(linker_options)
+{
+	struct kconfig c;
+	CHECK_EQ(parse("hello_ms=200 clusterkey=sea-bream", &c), 0);
+	CHECK_EQ(c.hello_ms, 200);
+	CHECK_STR(c.clusterkey, "sea-bream");
+	CHECK_EQ(parse("hello_ms=10 clusterkey=", &c), 2);
+	CHECK_EQ(c.hello_ms, 0);
+	CHECK_STR(c.clusterkey, "");
+	CHECK(strstr(reports[0], "hello_ms=50..60000"));
+	CHECK(strstr(reports[1], "the Linker runs unkeyed"));
+	char line[128];
+	snprintf(line, sizeof line, "clusterkey=%070d", 7);
+	CHECK_EQ(parse(line, &c), 1);
+	CHECK_STR(c.clusterkey, "");
+}
+
 UNIT_MAIN()

@@ -51,12 +51,14 @@ def parse_icount(spec):
 
 
 # --link: wirefilter's impairments between the two switches (both ways).
+# jitter=MS varies each frame's delay by up to +-MS and lets frames overtake
+# each other (wirefilter -d DELAY+JITTER -N): reordering.
 LINK_KEYS = {"loss": (float, 0, 100), "delay": (int, 0, 60000), "dup": (float, 0, 100),
-             "band": (int, 1, 1 << 40)}
+             "band": (int, 1, 1 << 40), "jitter": (int, 1, 60000)}
 
 
 def parse_link(spec):
-    """Parse --link "loss=PCT,delay=MS[,dup=PCT][,band=BYTES_PER_S]"."""
+    """Parse --link "loss=PCT,delay=MS[,dup=PCT][,band=BYTES_PER_S][,jitter=MS]"."""
     out = {}
     for item in spec.split(","):
         key, eq, val = item.strip().partition("=")
@@ -71,6 +73,8 @@ def parse_link(spec):
         if not lo <= v <= hi:
             raise ShoalError(f"--link: {key} out of range {lo}..{hi}")
         out[key] = v
+    if out.get("jitter", 0) > out.get("delay", 0):
+        raise ShoalError("--link: jitter must not exceed delay (a frame's delay stays >= 0)")
     return out
 
 
@@ -105,6 +109,7 @@ class ClusterConfig:
     icount_default: int = None
     icount_nodes: dict = dataclasses.field(default_factory=dict)
     append: str = ""
+    append_nodes: dict = dataclasses.field(default_factory=dict)  # node -> more words (tests)
     timeout: float = 60.0
     disk_mb: int = 64  # each node's persistent disk (diskN.img), 0 = none
     fresh: bool = False  # make the disks anew even if they exist
@@ -166,11 +171,13 @@ class ClusterConfig:
     def to_dict(self):
         d = dataclasses.asdict(self)
         d["icount_nodes"] = {str(k): v for k, v in self.icount_nodes.items()}
+        d["append_nodes"] = {str(k): v for k, v in self.append_nodes.items()}
         return d
 
     @classmethod
     def from_dict(cls, d):
         d = dict(d)
         d["icount_nodes"] = {int(k): v for k, v in d.get("icount_nodes", {}).items()}
+        d["append_nodes"] = {int(k): v for k, v in d.get("append_nodes", {}).items()}
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})

@@ -2,7 +2,7 @@
 
 Interface (pure functions of a validated ClusterConfig and a Layout):
   mac(node, nic)              52:54:00:00:0<nic>:<node in hex>
-  kernel_cmdline(cfg, node)   "node=N" + --append words
+  kernel_cmdline(cfg, node)   "node=N" + --append words + that node's own
   node_argv(cfg, node, lay, http_port)
                               the full qemu-system-x86_64 argv of one node;
                               http_port (or None) is the host loopback port
@@ -52,7 +52,8 @@ def opt_path(path):
 
 
 def kernel_cmdline(cfg, node):
-    return " ".join([f"node={node}"] + cfg.append.split())
+    return " ".join([f"node={node}"] + cfg.append.split()
+                    + cfg.append_nodes.get(node, "").split())
 
 
 def hostfwd(http_port):
@@ -114,8 +115,12 @@ def wirefilter_argv(cfg, lay):
     daemon with a pid file (cfg.link validated)."""
     flags = {"loss": "-l", "delay": "-d", "dup": "-D", "band": "-b"}
     argv = ["wirefilter", "-v", f"{lay.vde_ctl}:{lay.vde2_ctl}"]
-    for key, val in parse_link(cfg.link).items():
-        argv += [flags[key], str(val)]
+    link = parse_link(cfg.link)
+    jitter = link.pop("jitter", 0)
+    for key, val in link.items():
+        argv += [flags[key], f"{val}+{jitter}" if key == "delay" and jitter else str(val)]
+    if jitter:
+        argv.append("-N")  # no FIFO: a frame with less delay overtakes
     return argv + ["--daemon", "--pidfile", lay.wf_pid]
 
 

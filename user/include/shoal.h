@@ -1,0 +1,38 @@
+/*
+ * shoal.h — Shoal's own system calls for user programs (kern/
+ * syscall_table.h, numbers from 500 up), as small inline wrappers that
+ * return what the libc syscall() does: the result, or -1 with errno.
+ *
+ *   shoal_linkperf(mode, node, size, count, &res, seed)   mosix/linkperf.c
+ */
+#ifndef SHOAL_H
+#define SHOAL_H
+
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#define SHOAL_SYS_LINKPERF 500
+
+enum {
+	LINKPERF_SEND = 1, /* one-way messages, windowed, all acknowledged */
+	LINKPERF_RPC = 2, /* calls of SIZE bytes, 8-byte replies */
+	LINKPERF_RAW = 3, /* unacknowledged raw frames */
+	LINKPERF_RAWPING = 4, /* raw frames echoed by the peer's engine */
+};
+
+/* The kernel's struct linkperf_result (mosix/link.h), field for field. */
+struct linkperf_result {
+	uint64_t ns, msgs, bytes, retransmits;
+	uint64_t peer_msgs, peer_bytes, peer_bad;
+	uint64_t min_ns, median_ns, max_ns;
+};
+
+static inline long shoal_linkperf(int mode, unsigned node, uint64_t size,
+				  uint64_t count, struct linkperf_result *res,
+				  uint32_t seed)
+{
+	return syscall(SHOAL_SYS_LINKPERF, mode, node, size, count, res, seed);
+}
+
+#endif
