@@ -41,6 +41,7 @@ enum link_type {
 	LINK_T_PERF_SINK, /* linkperf: throughput messages, checked, no reply */
 	LINK_T_PERF_ECHO, /* linkperf: request of any size, 8-byte reply */
 	LINK_T_PERF_STATS, /* linkperf: the receiver's counters */
+	LINK_T_PERF_NEST, /* linkperf: calls back to the caller, depth N */
 	LINK_T_COUNT = 64
 };
 

@@ -18,6 +18,10 @@
  *                     carries; peer_msgs is what arrived.
  *   LINKPERF_RAWPING  count raw frames each echoed by the peer's engine:
  *                     the round trip below the transport.
+ *   LINKPERF_NEST     count calls that nest size levels deep: the peer's
+ *                     handler calls back to this node, whose handler calls
+ *                     the peer again, and so on; each level's reply must
+ *                     come back to its own caller (size 1..16).
  *
  * Checks before anything is sent: a known mode, a node other than self,
  * size and count in range, a writable result. The call waits without a
@@ -30,6 +34,9 @@
  *   PERF_ECHO   any bytes; reply u64 the request's length
  *   PERF_STATS  empty; reply 6 x u64: sink messages, bytes, bad, out of
  *               order, raw frames, raw bytes received from the caller
+ *   PERF_NEST   u32 depth, u32 tag; reply u32 depth, u32 tag (the same),
+ *               after calling back with depth - 1 and a new tag when
+ *               depth > 0 and checking that answer
  * All little endian.
  */
 #include "arch/x86/arch.h"
@@ -46,7 +53,10 @@ enum {
 	LINKPERF_RPC = 2,
 	LINKPERF_RAW = 3,
 	LINKPERF_RAWPING = 4,
+	LINKPERF_NEST = 5,
 };
+
+#define LINKPERF_NEST_MAX 16
 
 #define LINKPERF_WINDOW 32 /* messages in flight (SEND) */
 #define LINKPERF_SIZE_MAX (16u << 20)
@@ -185,8 +195,50 @@ static int h_stats(unsigned node, const void *req, size_t len, void **reply,
 	return 0;
 }
 
+static uint32_t nest_tag;
+
+/* Ask node for a nest of depth levels under a fresh tag; 0 when the answer
+ * echoes both. */
+static int nest_call(unsigned node, uint32_t depth)
+{
+	uint8_t req[8];
+	uint32_t tag = __atomic_add_fetch(&nest_tag, 1, __ATOMIC_RELAXED);
+	put32(req, depth);
+	put32(req + 4, tag);
+	void *r;
+	size_t n;
+	int err = link_call(node, LINK_T_PERF_NEST, req, sizeof req, &r, &n,
+			    LINKPERF_CALL_NS);
+	if (!err &&
+	    (n != 8 || get32(r) != depth || get32((uint8_t *)r + 4) != tag))
+		err = -EPROTO;
+	kfree(r);
+	return err;
+}
+
+static int h_nest(unsigned node, const void *req, size_t len, void **reply,
+		  size_t *reply_len)
+{
+	if (len != 8 || get32(req) > LINKPERF_NEST_MAX)
+		return -EINVAL;
+	uint32_t depth = get32(req);
+	if (depth > 0) {
+		int err = nest_call(node, depth - 1);
+		if (err < 0)
+			return err;
+	}
+	uint8_t *r = kmalloc(8);
+	if (!r)
+		return -ENOMEM;
+	memcpy(r, req, 8);
+	*reply = r;
+	*reply_len = 8;
+	return 0;
+}
+
 void linkperf_init(void)
 {
+	link_register(LINK_T_PERF_NEST, h_nest);
 	link_register(LINK_T_PERF_SINK, h_sink);
 	link_register(LINK_T_PERF_ECHO, h_echo);
 	link_register(LINK_T_PERF_STATS, h_stats);
@@ -295,6 +347,9 @@ static int run_timed(int mode, unsigned node, size_t size, unsigned count,
 				err = -EPROTO;
 			kfree(r);
 			ns = time_ns() - t0;
+		} else if (mode == LINKPERF_NEST) {
+			err = nest_call(node, (uint32_t)size);
+			ns = time_ns() - t0;
 		} else {
 			err = link_raw_ping(node, size, 1000000000ull, &ns);
 		}
@@ -325,7 +380,9 @@ long sys_linkperf(const uint64_t a[6])
 	uint32_t seed = (uint32_t)a[5];
 	struct linkperf_result res;
 
-	if (mode < LINKPERF_SEND || mode > LINKPERF_RAWPING)
+	if (mode < LINKPERF_SEND || mode > LINKPERF_NEST)
+		return -EINVAL;
+	if (mode == LINKPERF_NEST && (size < 1 || size > LINKPERF_NEST_MAX))
 		return -EINVAL;
 	if (!link_enabled())
 		return -ENETDOWN;

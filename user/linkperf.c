@@ -13,6 +13,7 @@
 #include "ucommon.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static const char usage[] =
 	"  rpc       calls of SIZE bytes answered with 8 bytes\n"
 	"  raw       unacknowledged raw frames of SIZE payload bytes\n"
 	"  rawping   raw frames echoed by NODE's kernel (round trip)\n"
-	"  all       each of the above with its default sizes\n"
+	"  nest      calls whose handler calls back, SIZE levels deep (1..16)\n"
+	"  all       send, rpc, raw and rawping with their default sizes\n"
 	"  -c COUNT  messages per size (default: about 16 MiB worth for send,\n"
 	"            200 for rpc and rawping, 20000 for raw; at most 1000000)\n"
 	"  -s SIZES  bytes (suffix k or m); send/rpc: 16..16m (default\n"
@@ -45,6 +47,7 @@ static const struct mode modes[] = {
 	{"rpc", LINKPERF_RPC, "64,1k,64k,4m"},
 	{"raw", LINKPERF_RAW, "64,1400"},
 	{"rawping", LINKPERF_RAWPING, "64,1400"},
+	{"nest", LINKPERF_NEST, "1,4,16"},
 };
 
 /* "4m", "64k", "100": bytes, or -1. */
@@ -101,7 +104,8 @@ static int run(const struct mode *m, unsigned node, const char *sizes,
 		printf("%-8s %8lld %7llu %9.1f ms %9.2f MiB/s %9.0f msg/s",
 		       m->name, size, (unsigned long long)r.msgs, r.ns / 1e6,
 		       mib, rate);
-		if (m->nr == LINKPERF_RPC || m->nr == LINKPERF_RAWPING)
+		if (m->nr == LINKPERF_RPC || m->nr == LINKPERF_RAWPING ||
+		    m->nr == LINKPERF_NEST)
 			printf(" rtt min %.0f median %.0f max %.0f us",
 			       r.min_ns / 1e3, r.median_ns / 1e3,
 			       r.max_ns / 1e3);
@@ -174,7 +178,8 @@ int main(int argc, char **argv)
 	}
 	int bad = 0, found = 0;
 	for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
-		if (strcmp(ms, "all") && strcmp(ms, modes[k].name))
+		bool all = !strcmp(ms, "all") && modes[k].nr != LINKPERF_NEST;
+		if (!all && strcmp(ms, modes[k].name))
 			continue;
 		found = 1;
 		int r = run(&modes[k], (unsigned)node,

@@ -71,6 +71,17 @@ def wait_state(con, node, state, timeout):
             raise AssertionError(f"node {node} not {state} after {timeout} s: {t}")
 
 
+def all_up(con, self_node, timeout):
+    """Poll until con's node lists every node, the others up: the table."""
+    t0 = time.monotonic()
+    while True:
+        t = nodes_table(con)
+        if sorted(t) == list(range(NODES)) and all(
+                t[i]["state"] == ("self" if i == self_node else "up") for i in t):
+            return t
+        assert time.monotonic() - t0 < timeout, t
+
+
 def linkperf(con, args, timeout=120):
     out, status = con.run(f"linkperf {args}", timeout=timeout)
     return out, status, [m.groups() for m in PERF_RE.finditer(out)]
@@ -79,13 +90,7 @@ def linkperf(con, args, timeout=120):
 def test_every_node_sees_every_other(lk):
     for n in range(NODES):
         with lk.console(n) as con:
-            t0 = time.monotonic()
-            while True:
-                t = nodes_table(con)
-                if sorted(t) == list(range(NODES)) and all(
-                        t[i]["state"] == ("self" if i == n else "up") for i in t):
-                    break
-                assert time.monotonic() - t0 < 2.0, t
+            t = all_up(con, n, timeout=2.0)
             macs = {i: t[i]["mac"] for i in t}
             assert macs == {i: f"52:54:00:00:01:{i:02x}" for i in range(NODES)}, t
             # Heard within the last 3 hellos; self has no "heard".
@@ -96,6 +101,7 @@ def test_every_node_sees_every_other(lk):
 
 def test_linkperf_send_rpc_raw(lk):
     with lk.console(0) as con:
+        all_up(con, 0, timeout=10)
         before = link_stats(con)
         out, status, rows = linkperf(con, "--seed 7 -c 8 -s 16,1k,64k,1m send node1")
         assert status == 0, out
@@ -115,6 +121,11 @@ def test_linkperf_send_rpc_raw(lk):
         out, status, rows = linkperf(con, "-c 20 rawping 1")
         assert status == 0, out
         assert [(r[0], int(r[2])) for r in rows] == [("rawping", 20)] * 2, out
+        # Calls nesting back and forth: each reply reaches its own caller.
+        out, status, rows = linkperf(con, "-c 10 nest 2")
+        assert status == 0, out
+        assert [(r[0], int(r[1]), int(r[2])) for r in rows] == [
+            ("nest", d, 10) for d in (1, 4, 16)], out
         after = link_stats(con)
         assert int(after["msgs_sent"]) >= int(before["msgs_sent"]) + 32 + 100, after
         print(out)
@@ -124,6 +135,7 @@ def test_linkperf_refuses_bad_arguments(lk):
     with lk.console(0) as con:
         before = link_stats(con)["msgs_sent"]
         for args, msg in (("send 0", "Invalid argument"),  # self
+                          ("-s 17 nest 1", "Invalid argument"),
                           ("send 70", "Invalid argument"),
                           ("-s 4 send 1", "Invalid argument"),  # below the header
                           ("-s 17m send 1", "Invalid argument"),
@@ -140,10 +152,26 @@ def test_linkperf_refuses_bad_arguments(lk):
 def test_killed_node_down_then_back_with_new_epoch(lk):
     victim = 3
     with lk.console(0) as con:
-        old = nodes_table(con)[victim]
+        old = all_up(con, 0, timeout=10)[victim]
         assert old["state"] == "up", old
+    # Node 1 keeps calling node 3 while it dies: the waiting call ends
+    # with "host is down" once node 3 is declared down.
+    c1 = lk.console(1).__enter__()
+    c1.drain()
+    c1.send("\x15linkperf -c 1000000 -s 1k rpc 3\r")
+    with lk.console(victim) as con:
+        t0 = time.monotonic()
+        while nodes_table(con)[1]["rx_frames"] < 200:
+            assert time.monotonic() - t0 < 10, "node 1's calls do not arrive"
     lk.kill(victim)
+    t_kill = time.monotonic()
     try:
+        m = c1.wait_for(r"linkperf: rpc: ([^\r\n]+)\r?\n", timeout=10)
+        took = time.monotonic() - t_kill
+        print(f"node1's call in flight failed {took:.2f} s after the kill: {m.group(1)}")
+        assert m.group(1).lower() == "host is down" and took <= 2.5, (m.group(0), took)
+        assert c1.run("echo ok") == ("ok\n", 0)
+        c1.__exit__(None, None, None)
         with lk.console(0) as con:
             took, _ = wait_state(con, victim, "down", timeout=10)
             print(f"node0 saw node{victim} down {took:.2f} s after the kill")
@@ -160,13 +188,7 @@ def test_killed_node_down_then_back_with_new_epoch(lk):
         out, status, rows = linkperf(con, f"--seed 3 -c 4 -s 64k send {victim}")
         assert status == 0 and rows and int(rows[0][10]) == 4, out
     with lk.console(victim) as con:
-        t0 = time.monotonic()
-        while True:  # the others' next hellos, within 2 s
-            t = nodes_table(con)
-            if sorted(t) == list(range(NODES)) and all(
-                    t[i]["state"] == ("self" if i == victim else "up") for i in t):
-                break
-            assert time.monotonic() - t0 < 2.0, t
+        all_up(con, victim, timeout=2.0)  # the others' next hellos
 
 
 def test_lossy_reordering_link_64mib(make_cluster):

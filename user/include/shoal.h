@@ -19,6 +19,7 @@ enum {
 	LINKPERF_RPC = 2, /* calls of SIZE bytes, 8-byte replies */
 	LINKPERF_RAW = 3, /* unacknowledged raw frames */
 	LINKPERF_RAWPING = 4, /* raw frames echoed by the peer's engine */
+	LINKPERF_NEST = 5, /* calls nesting SIZE levels back and forth */
 };
 
 /* The kernel's struct linkperf_result (mosix/link.h), field for field. */
