@@ -105,6 +105,7 @@ struct link_work {
 static struct {
 	bool enabled;
 	unsigned self;
+	uint32_t speed, load; /* in our hellos (hello_words) */
 	struct netdev *dev;
 	struct link_tp *tp;
 	struct sleeplock lock;
@@ -367,10 +368,22 @@ static void link_rx(struct netdev *dev, const void *frame, size_t len)
 	sleeplock_release(&L.lock);
 }
 
+/* The speed and load word of this node's hellos. Until the load balancer
+ * (issue 8) measures them properly: speed = the TSC's MHz, load = the
+ * threads ready to run besides linkd, 100 each. */
+static void hello_words(void)
+{
+	unsigned r = sched_runnable();
+	L.speed = (uint32_t)(tsc_hz() / 1000000);
+	L.load = (r > 1 ? r - 1 : 0) * 100;
+}
+
 static void linkd(void *arg)
 {
 	for (;;) {
+		hello_words();
 		sleeplock_acquire(&L.lock);
+		link_tp_set_load(L.tp, L.speed, L.load);
 		uint64_t d = link_tp_poll(L.tp, time_ns());
 		sleeplock_release(&L.lock);
 		if (!d)
@@ -848,7 +861,7 @@ static int gen_nodes(char *buf, size_t size, void *arg, uint64_t key)
 	n += (size_t)snprintf(buf + (n < size ? n : size), \
 			      n < size ? size - n : 0, __VA_ARGS__)
 	OUT("node mac               state   epoch          heard_ms  rtt_us"
-	    "  tx_frames   tx_bytes  rx_frames   rx_bytes  retrans\n");
+	    "  tx_frames   tx_bytes  rx_frames   rx_bytes  retrans speed  load\n");
 	if (!L.enabled)
 		return (int)n;
 	uint64_t now = time_ns();
@@ -867,13 +880,18 @@ static int gen_nodes(char *buf, size_t size, void *arg, uint64_t key)
 		if (pi.rtt_ns)
 			snprintf(rtt, sizeof rtt, "%lu",
 				 (unsigned long)(pi.rtt_ns / 1000));
+		if (pi.state == LINK_PEER_SELF) {
+			pi.speed = L.speed;
+			pi.load = L.load;
+		}
 		OUT("%-4u %02x:%02x:%02x:%02x:%02x:%02x %-7s %-14lu %8s %7s "
-		    "%10lu %10lu %10lu %10lu %8lu\n",
+		    "%10lu %10lu %10lu %10lu %8lu %5u %5u\n",
 		    i, pi.mac[0], pi.mac[1], pi.mac[2], pi.mac[3], pi.mac[4],
 		    pi.mac[5], state_name(pi.state), (unsigned long)pi.epoch,
 		    heard, rtt, (unsigned long)pi.tx_frames,
 		    (unsigned long)pi.tx_bytes, (unsigned long)pi.rx_frames,
-		    (unsigned long)pi.rx_bytes, (unsigned long)pi.retransmits);
+		    (unsigned long)pi.rx_bytes, (unsigned long)pi.retransmits,
+		    pi.speed, pi.load);
 	}
 	return (int)n;
 }

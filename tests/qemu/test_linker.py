@@ -26,7 +26,7 @@ import pytest
 
 NODES = 4
 NODE_RE = re.compile(r"^(\d+)\s+([0-9a-f:]{17})\s+(\w+)\s+(\d+)\s+(\S+)\s+(\S+)"
-                     r"\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
+                     r"\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
 PERF_RE = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+) ms\s+([\d.]+) MiB/s\s+(\d+) msg/s"
                      r"(?: rtt min (\d+) median (\d+) max (\d+) us)? retrans (\d+) peer (\d+)"
                      r"(?: bad (\d+))?$", re.M)
@@ -50,7 +50,8 @@ def nodes_table(con):
         table[int(m.group(1))] = {
             "mac": m.group(2), "state": m.group(3), "epoch": int(m.group(4)),
             "heard": m.group(5), "rtt": m.group(6), "tx_frames": int(m.group(7)),
-            "rx_frames": int(m.group(9)), "retrans": int(m.group(11))}
+            "rx_frames": int(m.group(9)), "retrans": int(m.group(11)),
+            "speed": int(m.group(12)), "load": int(m.group(13))}
     return table
 
 
@@ -88,6 +89,7 @@ def linkperf(con, args, timeout=120):
 
 
 def test_every_node_sees_every_other(lk):
+    speeds = {}
     for n in range(NODES):
         with lk.console(n) as con:
             t = all_up(con, n, timeout=2.0)
@@ -97,6 +99,11 @@ def test_every_node_sees_every_other(lk):
             assert all(t[i]["heard"].isdigit() and int(t[i]["heard"]) < 1500
                        for i in t if i != n), t
             assert t[n]["heard"] == "-", t
+            # Speed (TSC MHz for now) and load travel in the hellos: every
+            # node reports the same speed for a node as that node itself.
+            speeds[n] = {i: t[i]["speed"] for i in t}
+    assert all(speeds[n] == speeds[0] for n in speeds), speeds
+    assert all(v > 100 for v in speeds[0].values()), speeds
 
 
 def test_linkperf_send_rpc_raw(lk):
