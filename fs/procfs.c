@@ -2,10 +2,11 @@
  * procfs.c — the "proc" file system on /proc: files whose contents a
  * generator writes when they are opened.
  *
- * Interface (fs/vfs.h): procfs_register (a file), procfs_register_link (a
- * symlink), procfs_register_dynset (directories that come and go, e.g.
- * /proc/<pid>); procfs_init registers meminfo, uptime, mounts, bcache and
- * the type.
+ * Interface (fs/vfs.h): procfs_register (a file), procfs_register_rw (a
+ * file with a write handler), procfs_register_link (a symlink),
+ * procfs_register_dynset (directories that come and go, e.g. /proc/<pid>,
+ * whose files may have write handlers too); procfs_init registers meminfo,
+ * uptime, mounts, bcache and the type.
  *
  * Static entries form a tree of pnodes that only grows: a node is filled
  * in completely before it is linked into its parent's list (under
@@ -14,9 +15,21 @@
  * a dynamic set is DYN | set << 56 | key << 8 | file (0xff for the
  * entry's directory), so keys must fit in 48 bits.
  *
- * Opening a file calls its generator once into a buffer (grown and called
- * again if too small); reads serve that snapshot at the file's offset, so
- * a reader sees one consistent text however it splits its reads.
+ * Opening a file for reading calls its generator once into a buffer
+ * (grown and called again if too small); reads serve that snapshot at the
+ * file's offset, so a reader sees one consistent text however it splits
+ * its reads.
+ *
+ * Writing (Linux's /proc control-file semantics): only files with a write
+ * handler may be opened for writing (-EACCES otherwise). A write must be
+ * the whole value, at offset 0, at most PROCFS_WRITE_MAX bytes; it is
+ * copied into a NUL-terminated buffer, one trailing newline is dropped and
+ * the handler called with the text. A second write on the same descriptor
+ * is at offset != 0 and gets -EINVAL, as does a longer one; nothing is
+ * kept between writes. Truncation (O_TRUNC, `>` in a shell) is accepted
+ * and does nothing. The vnode's write operation is the one entry point:
+ * write-only opens use the VFS's vnode file ops, read-write opens the
+ * snapshot's, which call it too.
  */
 #include "arch/x86/arch.h"
 #include "arch/x86/pci.h"
@@ -37,6 +50,7 @@ struct pnode {
 	char name[PNAME_MAX];
 	enum pkind kind;
 	procfs_gen_fn gen;
+	procfs_write_fn write; /* P_FILE: NULL for a read-only file */
 	void *arg;
 	int dyn; /* P_DIR: index of its dynamic set, or -1 */
 	struct pnode *parent, *children, *next;
@@ -73,7 +87,8 @@ static struct pnode *child_named(struct pnode *dir, const char *name,
 /* reg_lock held. A new node named (name, len) in dir, or NULL. It is
  * filled in before it is linked, so lock-free readers see it whole. */
 static struct pnode *add_node(struct pnode *dir, const char *name, size_t len,
-			      enum pkind kind, procfs_gen_fn gen, void *arg)
+			      enum pkind kind, procfs_gen_fn gen,
+			      procfs_write_fn write, void *arg)
 {
 	if (len == 0 || len >= PNAME_MAX)
 		return NULL;
@@ -83,6 +98,7 @@ static struct pnode *add_node(struct pnode *dir, const char *name, size_t len,
 	memcpy(n->name, name, len);
 	n->kind = kind;
 	n->gen = gen;
+	n->write = write;
 	n->arg = arg;
 	n->dyn = -1;
 	n->parent = dir;
@@ -112,7 +128,8 @@ static struct pnode *walk_dirs(const char *path, size_t plen, bool mkdirs,
 		}
 		struct pnode *c = child_named(dir, path + i, j - i);
 		if (!c && mkdirs)
-			c = add_node(dir, path + i, j - i, P_DIR, NULL, NULL);
+			c = add_node(dir, path + i, j - i, P_DIR, NULL, NULL,
+				     NULL);
 		if (!c || c->kind != P_DIR) {
 			*err = c ? -ENOTDIR : mkdirs ? -ENOMEM : -ENOENT;
 			return NULL;
@@ -123,7 +140,8 @@ static struct pnode *walk_dirs(const char *path, size_t plen, bool mkdirs,
 	return dir;
 }
 
-static int reg(const char *path, enum pkind kind, procfs_gen_fn gen, void *arg)
+static int reg(const char *path, enum pkind kind, procfs_gen_fn gen,
+	       procfs_write_fn write, void *arg)
 {
 	size_t len = strnlen(path, 256);
 	const char *slash = NULL;
@@ -141,7 +159,7 @@ static int reg(const char *path, enum pkind kind, procfs_gen_fn gen, void *arg)
 		walk_dirs(path, slash ? (size_t)(slash - path) : 0, true, &err);
 	if (dir && child_named(dir, name, nlen))
 		err = -EEXIST;
-	if (dir && !err && !add_node(dir, name, nlen, kind, gen, arg))
+	if (dir && !err && !add_node(dir, name, nlen, kind, gen, write, arg))
 		err = -ENOMEM;
 	sleeplock_release(&reg_lock);
 	return err;
@@ -149,12 +167,18 @@ static int reg(const char *path, enum pkind kind, procfs_gen_fn gen, void *arg)
 
 int procfs_register(const char *path, procfs_gen_fn gen, void *arg)
 {
-	return reg(path, P_FILE, gen, arg);
+	return reg(path, P_FILE, gen, NULL, arg);
+}
+
+int procfs_register_rw(const char *path, procfs_gen_fn gen,
+		       procfs_write_fn write, void *arg)
+{
+	return write ? reg(path, P_FILE, gen, write, arg) : -EINVAL;
 }
 
 int procfs_register_link(const char *path, procfs_gen_fn gen, void *arg)
 {
-	return reg(path, P_LINK, gen, arg);
+	return reg(path, P_LINK, gen, NULL, arg);
 }
 
 int procfs_register_dynset(const char *dir, const struct procfs_dynset *set)
@@ -162,6 +186,9 @@ int procfs_register_dynset(const char *dir, const struct procfs_dynset *set)
 	if (!set || !set->list || !set->lookup || !set->name ||
 	    set->nfiles >= DYN_DIR)
 		return -EINVAL;
+	for (unsigned i = 0; i < set->nfiles; i++)
+		if (set->files[i].link && set->files[i].write)
+			return -EINVAL;
 	sleeplock_acquire(&reg_lock);
 	int err = 0;
 	struct pnode *d = walk_dirs(dir, strnlen(dir, 256), true, &err);
@@ -322,6 +349,35 @@ static int procfs_readdir(struct vnode *dir, uint64_t *pos, vfs_filldir_fn fn,
 	return 0;
 }
 
+/* The generator of a file or link vnode, with its argument. */
+static procfs_gen_fn gen_of(const struct pvn *p, void **arg)
+{
+	if (p->dyn) {
+		const struct procfs_dynset *set = set_of(p->node);
+		*arg = set->arg;
+		return set->files[p->file].gen;
+	}
+	*arg = p->node->arg;
+	return p->node->gen;
+}
+
+/* The write handler of a vnode (NULL: not writable), with its argument
+ * in *arg if arg is not NULL. */
+static procfs_write_fn write_of(const struct pvn *p, void **arg)
+{
+	if (p->dyn && p->file == DYN_DIR)
+		return NULL;
+	if (p->dyn) {
+		const struct procfs_dynset *set = set_of(p->node);
+		if (arg)
+			*arg = set->arg;
+		return set->files[p->file].write;
+	}
+	if (arg)
+		*arg = p->node->arg;
+	return p->node->kind == P_FILE ? p->node->write : NULL;
+}
+
 static int procfs_getattr(struct vnode *vn, struct vattr *va)
 {
 	va->ino = vn->ino;
@@ -336,7 +392,7 @@ static int procfs_getattr(struct vnode *vn, struct vattr *va)
 		va->nlink = 1;
 		break;
 	default:
-		va->mode = S_IFREG | 0444;
+		va->mode = S_IFREG | (write_of(vn->priv, NULL) ? 0644 : 0444);
 		va->nlink = 1;
 		break;
 	}
@@ -344,18 +400,6 @@ static int procfs_getattr(struct vnode *vn, struct vattr *va)
 	va->atime.tv_sec = va->mtime.tv_sec = va->ctime.tv_sec =
 		(int64_t)(now / 1000000000);
 	return 0;
-}
-
-/* The generator of a file or link vnode, with its argument. */
-static procfs_gen_fn gen_of(const struct pvn *p, void **arg)
-{
-	if (p->dyn) {
-		const struct procfs_dynset *set = set_of(p->node);
-		*arg = set->arg;
-		return set->files[p->file].gen;
-	}
-	*arg = p->node->arg;
-	return p->node->gen;
 }
 
 static int procfs_readlink(struct vnode *vn, char *buf, size_t size)
@@ -382,6 +426,31 @@ static int64_t snap_read(struct file *f, void *buf, size_t len, uint64_t off)
 	return (int64_t)n;
 }
 
+/* The one write path (see the top of the file): the whole value at 0. */
+static int64_t procfs_write(struct vnode *vn, uint64_t off, const void *buf,
+			    size_t len)
+{
+	const struct pvn *p = vn->priv;
+	void *arg;
+	procfs_write_fn write = write_of(p, &arg);
+	if (!write || off != 0 || len > PROCFS_WRITE_MAX)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	char text[PROCFS_WRITE_MAX + 1];
+	memcpy(text, buf, len);
+	size_t n = text[len - 1] == '\n' ? len - 1 : len;
+	text[n] = 0;
+	int rc = write(arg, p->key, text, n);
+	return rc < 0 ? rc : (int64_t)len;
+}
+
+static int64_t snap_write(struct file *f, const void *buf, size_t len,
+			  uint64_t off)
+{
+	return procfs_write(f->vn, off, buf, len);
+}
+
 static void snap_release(struct file *f)
 {
 	kfree(f->priv);
@@ -389,14 +458,29 @@ static void snap_release(struct file *f)
 
 static const struct file_ops snap_fops = {
 	.read = snap_read,
+	.write = snap_write,
 	.release = snap_release,
 };
+
+/* Truncation of a writable file is accepted and changes nothing (a
+ * shell's `>` opens with O_TRUNC); nothing else may be set. */
+static int procfs_setattr(struct vnode *vn, const struct vsetattr *sa)
+{
+	if (sa->mask != VA_SIZE || !write_of(vn->priv, NULL))
+		return -EPERM;
+	return 0;
+}
 
 static int procfs_open(struct vnode *vn, struct file *f)
 {
 	if (vn->type != VREG)
 		return 0;
 	const struct pvn *p = vn->priv;
+	int acc = f->flags & O_ACCMODE;
+	if (acc != O_RDONLY && !write_of(p, NULL))
+		return -EACCES;
+	if (acc == O_WRONLY)
+		return 0; /* the VFS's vnode file ops: procfs_write */
 	void *arg;
 	procfs_gen_fn gen = gen_of(p, &arg);
 	size_t size = 4096;
@@ -429,7 +513,9 @@ static const struct vnode_ops procfs_vops = {
 	.lookup = procfs_lookup,
 	.readdir = procfs_readdir,
 	.getattr = procfs_getattr,
+	.setattr = procfs_setattr,
 	.readlink = procfs_readlink,
+	.write = procfs_write,
 	.open = procfs_open,
 	.inactive = procfs_inactive,
 };

@@ -15,7 +15,8 @@
  *   devices  chrdev_register (character devices by number), the console tty
  *            and its line-discipline hook; devfs at /dev.
  *   pipes    pipe_create.
- *   procfs   procfs_register_* (files generated at open time).
+ *   procfs   procfs_register_* (files generated at open time, some
+ *            writable).
  *   fs types struct vnode / vnode_ops / fstype / mount: for file-system
  *            implementations (ext2 adapter, devfs, procfs), not for callers.
  *
@@ -388,12 +389,26 @@ int pipe_create(struct file **rf, struct file **wf, int flags);
  * as snprintf does (it is called again with a larger buffer if needed), or
  * a negative errno (the open fails with it). key is 0 for static files,
  * the entry's key for dynamic ones.
+ *
+ * A file with a write handler is writable (mode 0644, else 0444, and
+ * opening it for writing is -EACCES), as Linux's /proc/<pid> control
+ * files: one write(2) of at most PROCFS_WRITE_MAX bytes at offset 0
+ * carries the whole value (anything else is -EINVAL; O_TRUNC is accepted
+ * and ignored). The handler gets the text with one trailing newline
+ * removed, NUL-terminated (buf[len] == 0), and returns 0 (the write
+ * returns the full count) or a negative errno (the write fails with it).
  */
 typedef int (*procfs_gen_fn)(char *buf, size_t size, void *arg, uint64_t key);
+typedef int (*procfs_write_fn)(void *arg, uint64_t key, const char *buf,
+			       size_t len);
+#define PROCFS_WRITE_MAX 256
 /* A file (or, with link, a symlink whose target gen writes) at path
  * relative to /proc; missing directories are made. -EEXIST, -EINVAL. */
 int procfs_register(const char *path, procfs_gen_fn gen, void *arg);
 int procfs_register_link(const char *path, procfs_gen_fn gen, void *arg);
+/* A writable file: gen for reads, write for writes. */
+int procfs_register_rw(const char *path, procfs_gen_fn gen,
+		       procfs_write_fn write, void *arg);
 
 /* A set of directories that come and go (/proc/<pid>): each entry of
  * directory dir ("" for /proc) whose name `lookup` accepts is a directory
@@ -402,6 +417,7 @@ struct procfs_dynfile {
 	const char *name;
 	procfs_gen_fn gen;
 	bool link; /* a symlink: gen writes the target */
+	procfs_write_fn write; /* optional: the file is writable (not links) */
 };
 struct procfs_dynset {
 	/* Fill keys[0..max) with the entries that exist; return how many. */

@@ -634,12 +634,36 @@ static void set_name(void *arg, uint64_t key, char *buf, size_t size)
 	snprintf(buf, size, "%lu", (unsigned long)key);
 }
 
+/* A writable file's value: what the last accepted write carried. */
+static char knob[PROCFS_WRITE_MAX + 1];
+static size_t knob_len;
+static uint64_t knob_key;
+
+static int gen_knob(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return snprintf(buf, size, "%s\n", knob);
+}
+
+/* "bad" is refused; the text must arrive NUL-terminated. */
+static int write_knob(void *arg, uint64_t key, const char *buf, size_t len)
+{
+	if (buf[len] != 0)
+		return -EFAULT;
+	if (len == 3 && !memcmp(buf, "bad", 3))
+		return -EINVAL;
+	memcpy(knob, buf, len + 1);
+	knob_len = len;
+	knob_key = key;
+	return 0;
+}
+
 static const struct procfs_dynfile test_files[] = {
-	{"info", gen_key, false},
-	{"self", gen_up, true},
+	{"info", gen_key, false, NULL},
+	{"self", gen_up, true, NULL},
+	{"knob", gen_knob, false, write_knob},
 };
 static const struct procfs_dynset test_set = {
-	set_list, set_lookup, set_name, test_files, 2, "selftest",
+	set_list, set_lookup, set_name, test_files, 3, "selftest",
 };
 
 SELFTEST(vfs_procfs)
@@ -699,7 +723,7 @@ SELFTEST(vfs_procfs)
 	ST_ASSERT(nrec == 5);
 	ST_ASSERT(count_entries("/proc/selftest/set/7", 64, &nrec, seen, 0) ==
 		  0);
-	ST_ASSERT(nrec == 4);
+	ST_ASSERT(nrec == 5);
 	/* Read-only: no writing, no new names. */
 	struct file *f;
 	ST_ASSERT(vfs_open(NULL, "/proc/meminfo", O_WRONLY, 0, &f) == -EACCES);
@@ -710,6 +734,84 @@ SELFTEST(vfs_procfs)
 	ST_ASSERT(file_read(f, buf, 5) == 0);
 	file_close(f);
 	kfree(buf);
+	return 0;
+}
+
+/* Writable files: one whole value at offset 0, handed over without one
+ * trailing newline; everything else refused before the handler runs. */
+SELFTEST(vfs_procfs_write)
+{
+	static const struct procfs_dynset set = {
+		set_list, set_lookup, set_name, test_files, 3, "selftest",
+	};
+	ST_ASSERT(procfs_register_rw("selftest/w/knob", gen_knob, NULL, NULL) ==
+		  -EINVAL);
+	ST_ASSERT(procfs_register_rw("selftest/w/knob", gen_knob, write_knob,
+				     NULL) == 0);
+	ST_ASSERT(procfs_register_dynset("selftest/w/set", &set) == 0);
+	struct linux_stat st;
+	ST_ASSERT(vfs_stat(NULL, "/proc/selftest/w/knob", &st) == 0);
+	ST_ASSERT(st.st_mode == (S_IFREG | 0644));
+	ST_ASSERT(vfs_stat(NULL, "/proc/selftest/w/set/7/knob", &st) == 0);
+	ST_ASSERT(st.st_mode == (S_IFREG | 0644));
+	ST_ASSERT(vfs_stat(NULL, "/proc/selftest/w/set/7/info", &st) == 0);
+	ST_ASSERT(st.st_mode == (S_IFREG | 0444));
+	ST_ASSERT(vfs_stat(NULL, "/proc/meminfo", &st) == 0);
+	ST_ASSERT(st.st_mode == (S_IFREG | 0444));
+	/* As a shell's `echo 7 > knob` does it. */
+	struct file *f;
+	ST_ASSERT(vfs_open(NULL, "/proc/selftest/w/knob",
+			   O_WRONLY | O_CREAT | O_TRUNC, 0644, &f) == 0);
+	ST_ASSERT(file_write(f, "7\n", 2) == 2);
+	ST_ASSERT(knob_len == 1 && !strcmp(knob, "7") && knob_key == 0);
+	ST_ASSERT(file_write(f, "8", 1) == -EINVAL); /* at offset 2 */
+	ST_ASSERT(file_pwrite(f, "8", 1, 1) == -EINVAL);
+	ST_ASSERT(!strcmp(knob, "7"));
+	ST_ASSERT(file_pwrite(f, "8", 1, 0) == 1 && !strcmp(knob, "8"));
+	ST_ASSERT(file_pwrite(f, "bad\n", 4, 0) == -EINVAL);
+	ST_ASSERT(file_pwrite(f, "a\n\n", 3, 0) == 3);
+	ST_ASSERT(knob_len == 2 && !strcmp(knob, "a\n"));
+	ST_ASSERT(file_pwrite(f, "", 0, 0) == 0 && knob_len == 2);
+	char *big = kmalloc(PROCFS_WRITE_MAX + 1);
+	ST_ASSERT(big);
+	memset(big, 'x', PROCFS_WRITE_MAX + 1);
+	ST_ASSERT(file_pwrite(f, big, PROCFS_WRITE_MAX + 1, 0) == -EINVAL);
+	ST_ASSERT(knob_len == 2);
+	ST_ASSERT(file_pwrite(f, big, PROCFS_WRITE_MAX, 0) == PROCFS_WRITE_MAX);
+	ST_ASSERT(knob_len == PROCFS_WRITE_MAX);
+	kfree(big);
+	char buf[16];
+	ST_ASSERT(file_read(f, buf, sizeof buf) == -EBADF);
+	file_close(f);
+	/* Read-write: the snapshot of the open, and writes at 0. */
+	ST_ASSERT(vfs_open(NULL, "/proc/selftest/w/set/400/knob", O_RDWR, 0,
+			   &f) == 0);
+	ST_ASSERT(file_read(f, buf, 2) == 2 && !memcmp(buf, "xx", 2));
+	ST_ASSERT(file_write(f, "z", 1) == -EINVAL); /* at offset 2 */
+	ST_ASSERT(file_pwrite(f, "z", 1, 0) == 1);
+	ST_ASSERT(!strcmp(knob, "z") && knob_key == 400);
+	ST_ASSERT(file_pread(f, buf, 2, 0) == 2 && !memcmp(buf, "xx", 2));
+	file_close(f);
+	/* O_APPEND writes at the size, 0. Truncation changes nothing. */
+	ST_ASSERT(vfs_open(NULL, "/proc/selftest/w/knob", O_WRONLY | O_APPEND,
+			   0, &f) == 0);
+	ST_ASSERT(file_write(f, "q\n", 2) == 2 && !strcmp(knob, "q"));
+	ST_ASSERT(file_truncate(f, 0) == 0);
+	file_close(f);
+	ST_ASSERT(vfs_truncate(NULL, "/proc/selftest/w/knob", 0) == 0);
+	ST_ASSERT(vfs_chmod(NULL, "/proc/selftest/w/knob", 0666) == -EPERM);
+	ST_ASSERT(get_file("/proc/selftest/w/knob", buf, sizeof buf) == 2);
+	ST_ASSERT(!strcmp(buf, "q\n"));
+	/* Files without a handler cannot be opened for writing. */
+	ST_ASSERT(vfs_open(NULL, "/proc/meminfo", O_RDWR, 0, &f) == -EACCES);
+	ST_ASSERT(vfs_open(NULL, "/proc/meminfo", O_WRONLY | O_TRUNC, 0, &f) ==
+		  -EACCES);
+	ST_ASSERT(vfs_open(NULL, "/proc/selftest/w/set/7/info", O_WRONLY, 0,
+			   &f) == -EACCES);
+	ST_ASSERT(vfs_truncate(NULL, "/proc/meminfo", 0) == -EPERM);
+	ST_ASSERT(vfs_open(NULL, "/proc/selftest/w/set/8/knob", O_WRONLY, 0,
+			   &f) == -ENOENT);
+	ST_ASSERT(!strcmp(knob, "q"));
 	return 0;
 }
 

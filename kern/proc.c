@@ -1,8 +1,10 @@
 /*
  * proc.c — processes: the process list and pids, creation from an ELF file,
  * fork/vfork/clone, execve, exit, wait, process groups and sessions (issue
- * 4). See kern/proc.h for the user/system split, the life cycle and the
- * locking; signals are kern/signal.c, per-process /proc files proc_procfs.c.
+ * 4); what migration asks of a process (proc_cantmove, proc_may_control;
+ * issue 7). See kern/proc.h for the user/system split, the life cycle and
+ * the locking; signals are kern/signal.c, per-process /proc files
+ * proc_procfs.c.
  *
  * Loading (proc_exec_first and execve share it) checks and builds
  * everything before the process changes: the file's head (ELF and program
@@ -100,6 +102,37 @@ uint64_t proc_cpu_ns(const struct proc *p)
 	return p->thread ? thread_cpu_ns(p->thread) : p->sys.cpu_ns_final;
 }
 
+/* ------------------------------------------------------------ migration */
+
+/*
+ * The reasons that exist in Shoal today, checked in this order. Shared
+ * memory does not occur (MAP_SHARED anonymous memory is private after
+ * fork, shared writable file mappings are refused), nor do mapped devices,
+ * tracing or threads; kernel threads are not processes.
+ */
+const char *proc_cantmove(const struct proc *p)
+{
+	if (p->sys.state == P_ZOMBIE)
+		return "zombie";
+	if (p == initproc)
+		return "init"; /* pid 1, unless the monitor runs the console */
+	if (!p->thread || !p->user.space)
+		return "starting or exiting"; /* no thread or no memory */
+	if (p->user.space_borrowed)
+		return "vfork child: runs in its parent's memory";
+	for (const struct proc *c = p->sys.children; c; c = c->sys.sibling)
+		if (c->user.space_borrowed)
+			return "vfork parent: its memory is lent to a child";
+	return NULL;
+}
+
+bool proc_may_control(const struct proc *by, const struct proc *p)
+{
+	/* Everyone is root (uid 0, kern/sys_misc.c), so everyone may; when
+	 * credentials come, this compares by's euid with 0 and p's uid. */
+	return true;
+}
+
 uint64_t proc_children_cpu_ns(void)
 {
 	return proc_current()->sys.child_cpu_ns;
@@ -125,6 +158,7 @@ static struct proc *proc_alloc(int *err)
 		last_pid = last_pid >= PID_MAX ? 2 : last_pid + 1;
 	while (proc_find(last_pid) || proc_pgrp_in_use(last_pid));
 	p->pid = last_pid;
+	p->sys.where_node = kconfig.node;
 	p->next = procs;
 	procs = p;
 	nprocs++;
@@ -1217,6 +1251,7 @@ static long do_fork(uint64_t flags, uint64_t stack, const struct clone_extra *x)
 	c->sys.pgid = parent->sys.pgid;
 	c->sys.sid = parent->sys.sid;
 	c->sys.cont_reported = true;
+	c->sys.lock = parent->sys.lock;
 	c->sys.sibling = parent->sys.children;
 	parent->sys.children = c;
 	spin_unlock(&proc_lock);

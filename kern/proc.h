@@ -6,7 +6,8 @@
  *                    FPU/SSE state, signal mask, pending signals, the
  *                    alternate signal stack, heap and mmap cursors
  *   struct sys_ctx   what stays home: pid tree, process group, session,
- *                    fd table, cwd, umask, signal dispositions, exit status
+ *                    fd table, cwd, umask, signal dispositions, exit
+ *                    status, migration control (lock, where_node)
  *
  * One kernel thread runs each process; it enters ring 3 from proc_run (or
  * a fork child's first return) and comes back into the kernel only through
@@ -23,8 +24,10 @@
  *
  * Locking: one CPU. proc_lock (a spinlock, interrupts off) guards the
  * process list, parent/child links, `state`, `wstatus`, pgid/sid and the
- * pending-signal bits; a process's other fields are touched only by its
- * own thread (or, for a zombie, by the reaper). Never sleep holding it.
+ * pending-signal bits, and the migration-control fields `lock` and
+ * `where_node` (written by /proc/<pid>/lock and by migration, read by
+ * anyone); a process's other fields are touched only by its own thread
+ * (or, for a zombie, by the reaper). Never sleep holding it.
  */
 #ifndef KERN_PROC_H
 #define KERN_PROC_H
@@ -115,6 +118,13 @@ struct sys_ctx {
 	struct proc_rlimit {
 		uint64_t cur, max;
 	} rlim[PROC_NRLIMIT]; /* getrlimit/setrlimit; inherited by fork */
+	/* Migration control (issue 7), proc_lock. lock: never move the
+	 * process automatically (/proc/<pid>/lock; an explicit migrate still
+	 * may); inherited by fork, kept across execve, as MOSIX's. where_node:
+	 * the node the user context runs on (this node until migration
+	 * moves it; /proc/<pid>/where). */
+	bool lock;
+	int where_node;
 };
 
 struct proc {
@@ -159,6 +169,13 @@ void proc_set_init(struct proc *p);
 void proc_rlimit_defaults(struct proc *p);
 /* CPU time of p's thread so far (its final figure once a zombie). */
 uint64_t proc_cpu_ns(const struct proc *p);
+/* Why p cannot migrate at all (a short phrase: "init", "vfork child",
+ * ...), or NULL if it can. The user lock is not a reason: it only stops
+ * automatic moves. Caller holds proc_lock. */
+const char *proc_cantmove(const struct proc *p);
+/* May `by` (NULL: the kernel) change p's migration control (lock, and
+ * migrate it)? Its owner or root may. Caller holds proc_lock. */
+bool proc_may_control(const struct proc *by, const struct proc *p);
 
 /*
  * Signals (kern/signal.c). proc_signal posts sig (1..64) to p and wakes it

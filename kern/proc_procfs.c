@@ -12,10 +12,17 @@
  *                        SigIgn, SigCgt, CpuTime (seconds)
  *   /proc/<pid>/cmdline  argv, NUL-separated
  *   /proc/<pid>/maps     "start-end perms offset 00:00 0 [what]" per region
+ *   /proc/<pid>/lock     "0\n" or "1\n"; writable: "0" or "1" (an optional
+ *                        newline), anything else -EINVAL. 1 = the process
+ *                        is never moved automatically (issue 7)
+ *   /proc/<pid>/where    "N\n": the node its user context runs on
+ *   /proc/<pid>/cantmove why it cannot migrate ("init\n", ...), or empty
+ *                        when it can (proc_cantmove, kern/proc.c)
  *   /proc/self           a symlink to the reader's own directory
  *
- * Every file is a snapshot taken at open (procfs). The generators read
- * another process's fields under proc_lock, so they never sleep.
+ * Every file is a snapshot taken at open (procfs); writes follow procfs's
+ * rules (one whole value at offset 0). The generators and write handlers
+ * reach another process's fields under proc_lock, so they never sleep.
  */
 #include "fs/vfs.h"
 #include "kern/kern.h"
@@ -125,8 +132,7 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 		"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
 		p->name, state_name(state_char(p)), p->pid, p->pid,
 		p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid, p->sys.sid,
-		kconfig.node < 0 ? 0 : kconfig.node,
-		kconfig.node < 0 ? 0 : kconfig.node,
+		p->sys.where_node, kconfig.node,
 		(unsigned long)(vsize(p) / 1024),
 		(unsigned long)(rss_pages(p) * 4),
 		(unsigned long)p->user.sigpending,
@@ -169,6 +175,22 @@ static int fmt_maps(struct proc *p, char *buf, size_t size)
 	return (int)at;
 }
 
+static int fmt_lock(struct proc *p, char *buf, size_t size)
+{
+	return snprintf(buf, size, "%d\n", p->sys.lock ? 1 : 0);
+}
+
+static int fmt_where(struct proc *p, char *buf, size_t size)
+{
+	return snprintf(buf, size, "%d\n", p->sys.where_node);
+}
+
+static int fmt_cantmove(struct proc *p, char *buf, size_t size)
+{
+	const char *why = proc_cantmove(p);
+	return why ? snprintf(buf, size, "%s\n", why) : 0;
+}
+
 static int gen_stat(char *buf, size_t size, void *arg, uint64_t key)
 {
 	return with_proc(key, fmt_stat, buf, size);
@@ -187,6 +209,41 @@ static int gen_cmdline(char *buf, size_t size, void *arg, uint64_t key)
 static int gen_maps(char *buf, size_t size, void *arg, uint64_t key)
 {
 	return with_proc(key, fmt_maps, buf, size);
+}
+
+static int gen_lock(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_lock, buf, size);
+}
+
+static int gen_where(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_where, buf, size);
+}
+
+static int gen_cantmove(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return with_proc(key, fmt_cantmove, buf, size);
+}
+
+/* "0" or "1" (procfs removed one newline). -ESRCH once the process is
+ * gone or a zombie, -EPERM for a writer that may not control it. */
+static int write_lock(void *arg, uint64_t key, const char *buf, size_t len)
+{
+	if (len != 1 || (buf[0] != '0' && buf[0] != '1'))
+		return -EINVAL;
+	struct proc *me = proc_current();
+	int rc = 0;
+	spin_lock(&proc_lock);
+	struct proc *p = proc_find((int)key);
+	if (!p || p->sys.state == P_ZOMBIE)
+		rc = -ESRCH;
+	else if (!proc_may_control(me, p))
+		rc = -EPERM;
+	else
+		p->sys.lock = buf[0] == '1';
+	spin_unlock(&proc_lock);
+	return rc;
 }
 
 static int gen_self(char *buf, size_t size, void *arg, uint64_t key)
@@ -238,10 +295,13 @@ static void pid_name(void *arg, uint64_t key, char *buf, size_t size)
 }
 
 static const struct procfs_dynfile pid_files[] = {
-	{"stat", gen_stat, false},
-	{"status", gen_status, false},
-	{"cmdline", gen_cmdline, false},
-	{"maps", gen_maps, false},
+	{"stat", gen_stat, false, NULL},
+	{"status", gen_status, false, NULL},
+	{"cmdline", gen_cmdline, false, NULL},
+	{"maps", gen_maps, false, NULL},
+	{"lock", gen_lock, false, write_lock},
+	{"where", gen_where, false, NULL},
+	{"cantmove", gen_cantmove, false, NULL},
 };
 
 static const struct procfs_dynset pid_set = {

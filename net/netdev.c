@@ -487,8 +487,8 @@ static int gen_tx_arp(char *buf, size_t size, void *arg, uint64_t key)
 }
 
 static const struct procfs_dynfile tx_files[] = {
-	{"test", gen_tx_test, false},
-	{"arp", gen_tx_arp, false},
+	{"test", gen_tx_test, false, NULL},
+	{"arp", gen_tx_arp, false, NULL},
 };
 
 static const struct procfs_dynset tx_set = {

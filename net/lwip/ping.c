@@ -295,7 +295,7 @@ static int gen_echo(char *buf, size_t size, void *arg, uint64_t key)
 }
 
 static const struct procfs_dynfile ping_files[] = {
-	{"echo", gen_echo, false},
+	{"echo", gen_echo, false, NULL},
 };
 
 static const struct procfs_dynset ping_set = {

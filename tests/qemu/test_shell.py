@@ -3,8 +3,9 @@ the system beneath it, driven through the console of one directly booted
 node that the whole module shares (one boot; the last test reboots it):
 pipelines, redirections into files on /data that survive a reboot,
 background jobs, ^C, ^Z and fg, a 200-process fork storm, a faulting program, busybox
-applets, ps, cd/pwd, variables, quoting, && and ||, $?, and no memory
-leaked by a batch of all of these.
+applets, ps, cd/pwd, variables, quoting, && and ||, $?, writing
+/proc/PID/lock with `echo N >`, and no memory leaked by a batch of all of
+these.
 
 Every wait is on console output with a timeout; nothing sleeps."""
 
@@ -257,6 +258,33 @@ def test_ps_shows_the_shell(con):
     status = sh(con, f"cat /proc/{shell_pid}/status")
     assert re.search(r"^PPid:\s+1$", status, re.M), status
     assert sh(con, f"cat /proc/{shell_pid}/cmdline | busybox tr '\\0' ' '") == "-sh "
+
+
+def test_proc_control_files(con):
+    """`echo N > /proc/PID/lock` from both shells (an O_TRUNC open and one
+    write), children inheriting the lock, where and cantmove."""
+    pid = sh(con, "echo $$").strip()
+    sh(con, "echo 0 > /proc/$$/lock")
+    assert sh(con, f"cat /proc/{pid}/lock") == "0\n"
+    assert sh(con, "echo 1 > /proc/$$/lock; cat /proc/$$/lock") == "1\n"
+    # cat is the shell's child: it inherited the lock.
+    assert sh(con, "cat /proc/self/lock") == "1\n"
+    assert sh(con, "echo 0 >> /proc/$$/lock; cat /proc/$$/lock /proc/self/lock") == "0\n0\n"
+    # A bad value fails the write: echo says so, its status is 1, and the
+    # lock is unchanged.
+    out = sh(con, "echo 2 > /proc/$$/lock", status=1)
+    assert out == "sh: echo: write error: Invalid argument\n", out
+    out = sh(con, "echo 1 > /proc/$$/where", status=1)
+    assert "Permission denied" in out, out
+    assert sh(con, "cat /proc/$$/lock /proc/$$/where /proc/1/cantmove") == "0\n0\ninit\n"
+    assert sh(con, "cat /proc/$$/cantmove") == ""
+    # busybox sh (glibc): its own $$, its echo builtin.
+    out = sh(con, "busybox sh -c 'echo 1 > /proc/$$/lock && cat /proc/$$/lock "
+                  "/proc/self/lock && echo 0 > /proc/$$/lock && cat /proc/$$/lock'")
+    assert out == "1\n1\n0\n", out
+    out = sh(con, "busybox sh -c 'echo yes > /proc/$$/lock'", status=1)
+    assert "Invalid argument" in out, out
+    assert sh(con, "cat /proc/$$/lock") == "0\n"
 
 
 # ---------------------------------------------------------------- memory

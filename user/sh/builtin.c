@@ -145,6 +145,7 @@ static int escape_char(const char *s, size_t *used)
 static int bi_echo(int argc, char **argv)
 {
 	int newline = 1, escapes = 0, i = 1;
+	clearerr(stdout);
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *f = argv[i] + 1;
 		if (strspn(f, "neE") != strlen(f))
@@ -179,7 +180,10 @@ static int bi_echo(int argc, char **argv)
 	}
 	if (newline)
 		putchar('\n');
-	if (fflush(stdout) == EOF) {
+	/* A write can fail inside putchar (line buffering flushes at the
+	 * newline), leaving nothing for fflush to report: ask ferror too. */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		sh_error("echo: write error: %s", strerror(errno));
 		clearerr(stdout);
 		return 1;
 	}
