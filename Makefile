@@ -6,8 +6,9 @@
 #   make qemu       boot one node directly (PVH + qboot), serial on this terminal
 #   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
 #   make unit       host unit tests only        make check-style / make format
-#   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net:
-#                   the file system's, the processes', the network's only
+#   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net,
+#                   bench-link: the file system's, the processes', the network's, the
+#                   Linker's only
 #
 # Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
 # KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
@@ -252,6 +253,7 @@ bench: all
 	$(Q)$(PYTHON) tools/bench/fs.py --build $(B) $(BENCH_FS_ARGS)
 	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
 	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
+	$(Q)$(PYTHON) tools/bench/link.py --build $(B) $(BENCH_LINK_ARGS)
 
 bench-fs: all
 	$(Q)tools/deps bench
@@ -270,10 +272,17 @@ bench-net: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
 
+# The Linker's figures (tools/bench/link.py): linkperf send/rpc/raw/rawping and TCP
+# (netx) between two Shoal nodes, with ratios and the issue 6 targets;
+# BENCH_LINK_ARGS="--quick" or "--runs 3" for example.
+bench-link: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/link.py --build $(B) $(BENCH_LINK_ARGS)
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	bench-user bench-net clean fuzz FORCE
+	bench-user bench-net bench-link clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

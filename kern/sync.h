@@ -85,6 +85,11 @@ void thread_discard_suspended(struct thread *t); /* never started */
 void thread_yield(void);
 /* Sleep for at least ns nanoseconds. */
 void thread_sleep_ns(uint64_t ns);
+/* If t sleeps with a deadline later than deadline, move it earlier (t
+ * then wakes by deadline, as from its own timer); otherwise nothing. No
+ * switch: cheaper than a wakeup for a timer thread whose next deadline
+ * moved (the Linker's linkd). */
+void thread_wake_by(struct thread *t, uint64_t deadline);
 struct thread *thread_current(void);
 /* End the calling thread (its stack is freed after the next switch). */
 __attribute__((noreturn)) void thread_exit(void);

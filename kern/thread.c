@@ -330,6 +330,16 @@ static void timer_insert(struct thread *t, uint64_t deadline)
 	*pp = t;
 }
 
+void thread_wake_by(struct thread *t, uint64_t deadline)
+{
+	unsigned long f = irq_save();
+	if (t->state == T_SLEEPING && t->wake_ns && deadline < t->wake_ns) {
+		timer_remove(t);
+		timer_insert(t, deadline);
+	}
+	irq_restore(f);
+}
+
 void thread_sleep_ns(uint64_t ns)
 {
 	unsigned long f = irq_save();

@@ -6,10 +6,13 @@
  * Threads:
  *   ethN-rx       NIC1's receive thread calls link_rx for every 0x88B5
  *                 frame: engine input under L.lock.
- *   linkd         sleeps until the engine's next deadline (or a kick) and
+ *   linkd         sleeps until the engine's next deadline (brought forward
+ *                 by thread_wake_by when an input or a send moves it) and
  *                 runs link_tp_poll: hellos, retransmissions, delayed acks,
  *                 down detection.
- *   link-wN       workers: run handlers for requests and one-way messages.
+ *   link-wN       workers: run handlers for requests and one-way messages
+ *                 (requests for a quick handler are served by the receive
+ *                 thread itself, after it has let go of the engine).
  *                 At least LINK_WORKERS_MIN; one more is started when a
  *                 message waits and no worker is idle, up to
  *                 LINK_WORKERS_MAX (nested calls each hold one).
@@ -21,8 +24,8 @@
  *            link_tp_* call holds it, so the engine's callbacks
  *            (link_xmit, link_deliver, link_sent, link_peer_event) run under
  *            it. xmit may sleep (a full ring waits up to 20 ms).
- *   L.wlock  (spinlock) the work queue, the worker counts, linkd's deadline
- *            and kick flag.
+ *   L.wlock  (spinlock) the work queues (workers' and quick requests'), the
+ *            worker counts, linkd's deadline.
  *   L.clock  (spinlock) the table of pending calls and every call's fields.
  *
  * A message on the wire is a struct link_msg header (16 bytes, little
@@ -112,14 +115,13 @@ static struct {
 
 	struct spinlock wlock;
 	struct waitq wq_work; /* workers */
-	struct waitq wq_timer; /* linkd */
 	struct link_workq {
 		struct link_work *head, *tail;
 	} req, oneway;
 	bool oneway_busy; /* a worker runs a one-way handler */
 	unsigned workers, idle, queued, req_queued;
+	struct thread *linkd;
 	uint64_t deadline; /* linkd sleeps until then */
-	bool kick;
 
 	struct spinlock clock;
 	struct link_call_st *calls;
@@ -134,6 +136,8 @@ static struct {
 	bool ping_got;
 
 	link_handler_fn handlers[LINK_T_COUNT];
+	bool quick[LINK_T_COUNT]; /* link_register_quick */
+	struct link_work *quick_head, *quick_tail; /* L.wlock */
 	uint64_t no_handler, bad_msgs, worker_fail;
 } L;
 
@@ -304,6 +308,18 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 	w->msg = msg;
 	w->len = len;
 	w->next = NULL;
+	if (m.kind == LINK_K_REQUEST && L.quick[m.type]) {
+		/* Served by the thread that called the engine, once it has
+		 * let go of it (serve_quick): no worker handoff. */
+		spin_lock(&L.wlock);
+		if (L.quick_tail)
+			L.quick_tail->next = w;
+		else
+			L.quick_head = w;
+		L.quick_tail = w;
+		spin_unlock(&L.wlock);
+		return;
+	}
 	work_push(w);
 }
 
@@ -351,11 +367,36 @@ static void engine_poll_locked(void)
 	uint64_t d = link_tp_poll(L.tp, time_ns());
 	spin_lock(&L.wlock);
 	if (d < L.deadline) {
+		/* linkd sleeps until L.deadline: bring its timer forward
+		 * rather than wake it (a switch per frame otherwise). */
 		L.deadline = d;
-		L.kick = true;
-		waitq_wakeup_all(&L.wq_timer);
+		thread_wake_by(L.linkd, d);
 	}
 	spin_unlock(&L.wlock);
+}
+
+static void serve(struct link_work *w);
+
+/* Requests for quick handlers that arrived during the last engine call.
+ * Called without L.lock by the threads that feed the engine (receive
+ * thread, linkd). */
+static void serve_quick(void)
+{
+	for (;;) {
+		spin_lock(&L.wlock);
+		struct link_work *w = L.quick_head;
+		if (w) {
+			L.quick_head = w->next;
+			if (!L.quick_head)
+				L.quick_tail = NULL;
+		}
+		spin_unlock(&L.wlock);
+		if (!w)
+			return;
+		serve(w);
+		kfree(w->msg);
+		kfree(w);
+	}
 }
 
 static void link_rx(struct netdev *dev, const void *frame, size_t len)
@@ -366,6 +407,7 @@ static void link_rx(struct netdev *dev, const void *frame, size_t len)
 	link_tp_input(L.tp, frame, len, time_ns());
 	engine_poll_locked();
 	sleeplock_release(&L.lock);
+	serve_quick();
 }
 
 /* The speed and load word of this node's hellos. Until the load balancer
@@ -385,14 +427,17 @@ static void linkd(void *arg)
 		sleeplock_acquire(&L.lock);
 		link_tp_set_load(L.tp, L.speed, L.load);
 		uint64_t d = link_tp_poll(L.tp, time_ns());
-		sleeplock_release(&L.lock);
-		if (!d)
-			d = UINT64_MAX;
+		/* Set the deadline before others may lower it again. */
 		spin_lock(&L.wlock);
-		L.deadline = d;
-		L.kick = false;
-		while (!L.kick && time_ns() < L.deadline)
-			waitq_sleep_intr(&L.wq_timer, &L.wlock, L.deadline);
+		L.deadline = d ? d : UINT64_MAX;
+		spin_unlock(&L.wlock);
+		sleeplock_release(&L.lock);
+		serve_quick();
+		/* Until the deadline, which engine_poll_locked may bring
+		 * forward (thread_wake_by) while we sleep. */
+		spin_lock(&L.wlock);
+		while (time_ns() < L.deadline)
+			waitq_sleep_intr(NULL, &L.wlock, L.deadline);
 		spin_unlock(&L.wlock);
 	}
 }
@@ -498,6 +543,14 @@ int link_register(enum link_type type, link_handler_fn fn)
 		return -EEXIST;
 	L.handlers[type] = fn;
 	return 0;
+}
+
+int link_register_quick(enum link_type type, link_handler_fn fn)
+{
+	int r = link_register(type, fn);
+	if (r == 0)
+		L.quick[type] = true;
+	return r;
 }
 
 static int send_oneway(unsigned node, unsigned chan, enum link_type type,
@@ -914,6 +967,14 @@ static int gen_link(char *buf, size_t size, void *arg, uint64_t key)
 	    (unsigned long)st.tx_frames, (unsigned long)st.tx_errors,
 	    (unsigned long)st.retransmits, (unsigned long)st.msgs_sent,
 	    (unsigned long)st.msgs_delivered);
+	OUT("rto_fired %lu\nfast_retransmits %lu\nmsgs_failed %lu\n"
+	    "hellos_sent %lu\nacks_sent %lu\ndata_sent %lu\nresets %lu\n"
+	    "raw_rx_frames %lu\nreasm_bytes %lu\nreasm_bytes_max %lu\n",
+	    (unsigned long)st.rto_fired, (unsigned long)st.fast_retransmits,
+	    (unsigned long)st.msgs_failed, (unsigned long)st.hellos_sent,
+	    (unsigned long)st.acks_sent, (unsigned long)st.data_sent,
+	    (unsigned long)st.resets, (unsigned long)st.raw_rx_frames,
+	    (unsigned long)st.reasm_bytes, (unsigned long)st.reasm_bytes_max);
 	for (unsigned d = 1; d < LINK_DROP_COUNT; d++) {
 		/* "bad ack/window" -> drop_bad_ack_window: one word. */
 		char name[32];
@@ -982,7 +1043,6 @@ void link_init(void)
 	spin_init(&L.plock, "link-ping");
 	waitq_init(&L.ping_wq);
 	waitq_init(&L.wq_work);
-	waitq_init(&L.wq_timer);
 	L.deadline = UINT64_MAX;
 
 	/* The epoch grows from boot to boot: wall-clock milliseconds now (a
@@ -1000,14 +1060,19 @@ void link_init(void)
 		link_tp_set_key(L.tp, key);
 		memset(key, 0, sizeof key);
 	}
-	link_register(LINK_T_PING, h_ping);
+	link_register_quick(LINK_T_PING, h_ping);
 	L.enabled = true;
 	spin_lock(&L.wlock);
 	while (L.workers < LINK_WORKERS_MIN)
 		start_worker();
 	spin_unlock(&L.wlock);
+	L.linkd = thread_create("linkd", linkd, NULL);
+	if (!L.linkd) {
+		L.enabled = false;
+		printk(KERN_ERR "link: no linkd thread: the Linker is off\n");
+		return;
+	}
 	netdev_set_linker_input(link_rx);
-	thread_create("linkd", linkd, NULL);
 	printk("link: node %u on %s, epoch %lu, hello every %u ms%s\n", L.self,
 	       L.dev->name, (unsigned long)epoch,
 	       cfg.hello_ms ? cfg.hello_ms : 500,

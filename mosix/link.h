@@ -62,6 +62,9 @@ bool link_enabled(void); /* NIC1 exists and node < LINK_MAX_NODES */
 unsigned link_self(void);
 bool link_node_up(unsigned node);
 int link_register(enum link_type type, link_handler_fn fn);
+/* A handler that never sleeps and is short (an echo, a counter read):
+ * requests are answered by the receive thread, without a worker. */
+int link_register_quick(enum link_type type, link_handler_fn fn);
 
 int link_send(unsigned node, unsigned chan, enum link_type type,
 	      const void *payload, size_t len);

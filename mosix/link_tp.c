@@ -93,8 +93,8 @@
  * dropped and answered with an ACK.
  *
  * Acknowledgements: cumulative ack + 64-bit SACK in every DATA and ACK.
- * A standalone ACK goes out at once on ACKNOW (the sender's window is full
- * or its queue empty), a duplicate, the first out-of-order frame, a frame
+ * A standalone ACK goes out at once on ACKNOW (the sender's queue emptied,
+ * on any channel but RPC, whose replies carry the ack), a duplicate, the first out-of-order frame, a frame
  * that fills a hole, or after ack_every frames; otherwise after ack_delay.
  *
  * Retransmission: RTT samples from acks that cover no retransmitted frame
@@ -583,7 +583,13 @@ static void chan_push(struct link_tp *tp, struct peer *p, unsigned ci,
 			c->inflight_max = inflight;
 		if (!c->rto_at)
 			c->rto_at = now + rto_now(tp, p, c);
-		bool tail = !c->cur || inflight >= win;
+		/* The last frame queued asks for an ack at once, so a short
+		 * one-way message completes quickly — except on RPC, where the
+		 * reply carries the ack (a standalone ack would double the
+		 * frames of every call). A full window does not ask: the
+		 * receiver acks every ack_every frames anyway, and asking
+		 * there made a window-limited sender draw an ack per refill. */
+		bool tail = !c->cur && ci != LINK_CHAN_RPC;
 		if (send_slot(tp, p, ci, seq, tail ? F_ACKNOW : 0) < 0)
 			break; /* the NIC is full: the rest waits */
 	}

@@ -240,8 +240,8 @@ void linkperf_init(void)
 {
 	link_register(LINK_T_PERF_NEST, h_nest);
 	link_register(LINK_T_PERF_SINK, h_sink);
-	link_register(LINK_T_PERF_ECHO, h_echo);
-	link_register(LINK_T_PERF_STATS, h_stats);
+	link_register_quick(LINK_T_PERF_ECHO, h_echo);
+	link_register_quick(LINK_T_PERF_STATS, h_stats);
 }
 
 /* ---------------------------------------------------------- the caller */

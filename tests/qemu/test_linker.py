@@ -118,6 +118,15 @@ def test_linkperf_send_rpc_raw(lk):
         assert status == 0, out
         assert [(r[0], int(r[2])) for r in rows] == [("rpc", 50), ("rpc", 50)], out
         assert all(0 < int(r[6]) <= int(r[7]) <= int(r[8]) for r in rows), out
+        # A call is one frame each way: the reply carries the request's
+        # ack, and the next request the reply's (linkperf's two stats
+        # calls, a final delayed ack and a hello or two besides).
+        tx0 = int(link_stats(con)["tx_frames"])
+        out, status, rows = linkperf(con, "-c 50 -s 64 rpc 1")
+        assert status == 0 and rows and int(rows[0][2]) == 50, out
+        sent = int(link_stats(con)["tx_frames"]) - tx0
+        print(f"50 calls of 64 B: {sent} frames sent by the caller")
+        assert 50 <= sent <= 60, (sent, out)
         out, status, rows = linkperf(con, "-c 2000 -s 64,1400 raw 3")
         assert status == 0, out
         assert [r[0] for r in rows] == ["raw", "raw"], out

@@ -1094,7 +1094,7 @@ TEST(one_way_partition)
 	sim_start(&s);
 	CHECK(sim_run_until(&s, s.now + 2 * SEC, all_up, NULL));
 	struct flow *ab = add_flow(&s, 0, 1, LINK_CHAN_RPC, 3000, 200);
-	struct flow *ba = add_flow(&s, 1, 0, LINK_CHAN_BULK, 300, 20000);
+	struct flow *ba = add_flow(&s, 1, 0, LINK_CHAN_BULK, 3000, 20000);
 	ab->loose = ba->loose = true;
 	ab->allowed_err[0] = -EHOSTDOWN;
 	ba->allowed_err[0] = -ECONNRESET;
