@@ -47,6 +47,20 @@ enum {
 #define KERN_INFO "\0016"
 #define KERN_DEBUG "\0017"
 
+/*
+ * EMIT(fmt, ...) appends to a text generator's buffer (procfs files and the
+ * like): the enclosing function has `char *buf`, `size_t size` and a length
+ * `n` that counts every byte wanted, as snprintf does, so that a caller can
+ * see the text did not fit and try again with a larger buffer.
+ */
+#define EMIT(...)                                                              \
+	do {                                                                   \
+		int k_ = snprintf(buf + MIN((size_t)(n), size),                \
+				  size - MIN((size_t)(n), size), __VA_ARGS__); \
+		if (k_ > 0)                                                    \
+			n += k_;                                               \
+	} while (0)
+
 /* printk("text") prints at LOG_INFO; a KERN_xxx prefix selects the level. */
 int printk(const char *fmt, ...) __printf(1, 2);
 int vprintk(const char *fmt, va_list ap);

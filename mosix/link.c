@@ -910,11 +910,8 @@ static const char *state_name(enum link_state s)
 static int gen_nodes(char *buf, size_t size, void *arg, uint64_t key)
 {
 	size_t n = 0;
-#define OUT(...)                                           \
-	n += (size_t)snprintf(buf + (n < size ? n : size), \
-			      n < size ? size - n : 0, __VA_ARGS__)
-	OUT("node mac               state   epoch          heard_ms  rtt_us"
-	    "  tx_frames   tx_bytes  rx_frames   rx_bytes  retrans speed  load\n");
+	EMIT("node mac               state   epoch          heard_ms  rtt_us"
+	     "  tx_frames   tx_bytes  rx_frames   rx_bytes  retrans speed  load\n");
 	if (!L.enabled)
 		return (int)n;
 	uint64_t now = time_ns();
@@ -937,14 +934,14 @@ static int gen_nodes(char *buf, size_t size, void *arg, uint64_t key)
 			pi.speed = L.speed;
 			pi.load = L.load;
 		}
-		OUT("%-4u %02x:%02x:%02x:%02x:%02x:%02x %-7s %-14lu %8s %7s "
-		    "%10lu %10lu %10lu %10lu %8lu %5u %5u\n",
-		    i, pi.mac[0], pi.mac[1], pi.mac[2], pi.mac[3], pi.mac[4],
-		    pi.mac[5], state_name(pi.state), (unsigned long)pi.epoch,
-		    heard, rtt, (unsigned long)pi.tx_frames,
-		    (unsigned long)pi.tx_bytes, (unsigned long)pi.rx_frames,
-		    (unsigned long)pi.rx_bytes, (unsigned long)pi.retransmits,
-		    pi.speed, pi.load);
+		EMIT("%-4u %02x:%02x:%02x:%02x:%02x:%02x %-7s %-14lu %8s %7s "
+		     "%10lu %10lu %10lu %10lu %8lu %5u %5u\n",
+		     i, pi.mac[0], pi.mac[1], pi.mac[2], pi.mac[3], pi.mac[4],
+		     pi.mac[5], state_name(pi.state), (unsigned long)pi.epoch,
+		     heard, rtt, (unsigned long)pi.tx_frames,
+		     (unsigned long)pi.tx_bytes, (unsigned long)pi.rx_frames,
+		     (unsigned long)pi.rx_bytes, (unsigned long)pi.retransmits,
+		     pi.speed, pi.load);
 	}
 	return (int)n;
 }
@@ -953,28 +950,28 @@ static int gen_link(char *buf, size_t size, void *arg, uint64_t key)
 {
 	size_t n = 0;
 	if (!L.enabled) {
-		OUT("disabled\n");
+		EMIT("disabled\n");
 		return (int)n;
 	}
 	struct link_stats st;
 	sleeplock_acquire(&L.lock);
 	st = *link_tp_stats(L.tp);
 	sleeplock_release(&L.lock);
-	OUT("self %u dev %s\n", L.self, L.dev->name);
-	OUT("rx_frames %lu\nrx_dropped %lu\ntx_frames %lu\ntx_errors %lu\n"
-	    "retransmits %lu\nmsgs_sent %lu\nmsgs_delivered %lu\n",
-	    (unsigned long)st.rx_frames, (unsigned long)st.rx_dropped,
-	    (unsigned long)st.tx_frames, (unsigned long)st.tx_errors,
-	    (unsigned long)st.retransmits, (unsigned long)st.msgs_sent,
-	    (unsigned long)st.msgs_delivered);
-	OUT("rto_fired %lu\nfast_retransmits %lu\nmsgs_failed %lu\n"
-	    "hellos_sent %lu\nacks_sent %lu\ndata_sent %lu\nresets %lu\n"
-	    "raw_rx_frames %lu\nreasm_bytes %lu\nreasm_bytes_max %lu\n",
-	    (unsigned long)st.rto_fired, (unsigned long)st.fast_retransmits,
-	    (unsigned long)st.msgs_failed, (unsigned long)st.hellos_sent,
-	    (unsigned long)st.acks_sent, (unsigned long)st.data_sent,
-	    (unsigned long)st.resets, (unsigned long)st.raw_rx_frames,
-	    (unsigned long)st.reasm_bytes, (unsigned long)st.reasm_bytes_max);
+	EMIT("self %u dev %s\n", L.self, L.dev->name);
+	EMIT("rx_frames %lu\nrx_dropped %lu\ntx_frames %lu\ntx_errors %lu\n"
+	     "retransmits %lu\nmsgs_sent %lu\nmsgs_delivered %lu\n",
+	     (unsigned long)st.rx_frames, (unsigned long)st.rx_dropped,
+	     (unsigned long)st.tx_frames, (unsigned long)st.tx_errors,
+	     (unsigned long)st.retransmits, (unsigned long)st.msgs_sent,
+	     (unsigned long)st.msgs_delivered);
+	EMIT("rto_fired %lu\nfast_retransmits %lu\nmsgs_failed %lu\n"
+	     "hellos_sent %lu\nacks_sent %lu\ndata_sent %lu\nresets %lu\n"
+	     "raw_rx_frames %lu\nreasm_bytes %lu\nreasm_bytes_max %lu\n",
+	     (unsigned long)st.rto_fired, (unsigned long)st.fast_retransmits,
+	     (unsigned long)st.msgs_failed, (unsigned long)st.hellos_sent,
+	     (unsigned long)st.acks_sent, (unsigned long)st.data_sent,
+	     (unsigned long)st.resets, (unsigned long)st.raw_rx_frames,
+	     (unsigned long)st.reasm_bytes, (unsigned long)st.reasm_bytes_max);
 	for (unsigned d = 1; d < LINK_DROP_COUNT; d++) {
 		/* "bad ack/window" -> drop_bad_ack_window: one word. */
 		char name[32];
@@ -985,17 +982,16 @@ static int gen_link(char *buf, size_t size, void *arg, uint64_t key)
 			else if (!(*c >= 'a' && *c <= 'z'))
 				*c = '_';
 		}
-		OUT("drop_%s %lu\n", name, (unsigned long)st.drop[d]);
+		EMIT("drop_%s %lu\n", name, (unsigned long)st.drop[d]);
 	}
 	spin_lock(&L.wlock);
 	unsigned workers = L.workers, idle = L.idle, queued = L.queued;
 	spin_unlock(&L.wlock);
-	OUT("workers %u\nworkers_idle %u\nwork_queued %u\n", workers, idle,
-	    queued);
-	OUT("msg_bad %lu\nmsg_no_handler %lu\nworker_fail %lu\n",
-	    (unsigned long)L.bad_msgs, (unsigned long)L.no_handler,
-	    (unsigned long)L.worker_fail);
-#undef OUT
+	EMIT("workers %u\nworkers_idle %u\nwork_queued %u\n", workers, idle,
+	     queued);
+	EMIT("msg_bad %lu\nmsg_no_handler %lu\nworker_fail %lu\n",
+	     (unsigned long)L.bad_msgs, (unsigned long)L.no_handler,
+	     (unsigned long)L.worker_fail);
 	return (int)n;
 }
 

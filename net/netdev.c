@@ -232,14 +232,6 @@ int netdev_xmit(struct netdev *dev, const void *frame, size_t len)
 
 /* ------------------------------------------------------------ /proc/net */
 
-#define EMIT(...)                                                            \
-	do {                                                                 \
-		int k_ = snprintf(buf + MIN((size_t)n, size),                \
-				  size - MIN((size_t)n, size), __VA_ARGS__); \
-		if (k_ > 0)                                                  \
-			n += k_;                                             \
-	} while (0)
-
 int netdev_format_dev(char *buf, size_t size)
 {
 	int n = 0;

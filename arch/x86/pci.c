@@ -1100,13 +1100,6 @@ static const char *size_str(uint64_t size, char *buf, size_t len)
 	return buf;
 }
 
-#define EMIT(...)                                                          \
-	do {                                                               \
-		int r_ = snprintf(buf + MIN(n, size), size - MIN(n, size), \
-				  __VA_ARGS__);                            \
-		n += r_ > 0 ? (size_t)r_ : 0;                              \
-	} while (0)
-
 int pci_format_dev(const struct pci_dev *d, char *buf, size_t size)
 {
 	size_t n = 0;

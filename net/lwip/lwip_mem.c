@@ -83,14 +83,6 @@ static void take_snapshot(struct lwip_mem_snap *s)
 	s->sockets = sock_count();
 }
 
-#define EMIT(...)                                                            \
-	do {                                                                 \
-		int k_ = snprintf(buf + MIN((size_t)n, size),                \
-				  size - MIN((size_t)n, size), __VA_ARGS__); \
-		if (k_ > 0)                                                  \
-			n += k_;                                             \
-	} while (0)
-
 static int gen_lwip(char *buf, size_t size, void *arg, uint64_t key)
 {
 	struct lwip_mem_snap s; /* about 400 bytes */

@@ -200,14 +200,6 @@ static err_t shoal_netif_init(struct netif *nif)
 
 /* ------------------------------------------------------------ /proc/net */
 
-#define EMIT(...)                                                            \
-	do {                                                                 \
-		int k_ = snprintf(buf + MIN((size_t)n, size),                \
-				  size - MIN((size_t)n, size), __VA_ARGS__); \
-		if (k_ > 0)                                                  \
-			n += k_;                                             \
-	} while (0)
-
 static const char *dhcp_state_name(const struct netif *nif)
 {
 	const struct dhcp *d = netif_dhcp_data(nif);

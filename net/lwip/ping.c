@@ -155,14 +155,6 @@ static int64_t wait_reply(struct ping *pg, uint64_t t0, uint64_t deadline)
 	return r;
 }
 
-#define EMIT(...)                                                            \
-	do {                                                                 \
-		int k_ = snprintf(buf + MIN((size_t)n, size),                \
-				  size - MIN((size_t)n, size), __VA_ARGS__); \
-		if (k_ > 0)                                                  \
-			n += k_;                                             \
-	} while (0)
-
 /* ns as milliseconds with 3 decimals. */
 #define MS3(ns) \
 	(unsigned long)((ns) / MS_NS), (unsigned long)((ns) % MS_NS / 1000)
