@@ -191,40 +191,19 @@ static int fmt_cantmove(struct proc *p, char *buf, size_t size)
 	return why ? snprintf(buf, size, "%s\n", why) : 0;
 }
 
-static int gen_stat(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_stat, buf, size);
-}
-
-static int gen_status(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_status, buf, size);
-}
-
-static int gen_cmdline(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_cmdline, buf, size);
-}
-
-static int gen_maps(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_maps, buf, size);
-}
-
-static int gen_lock(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_lock, buf, size);
-}
-
-static int gen_where(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_where, buf, size);
-}
-
-static int gen_cantmove(char *buf, size_t size, void *arg, uint64_t key)
-{
-	return with_proc(key, fmt_cantmove, buf, size);
-}
+/* gen_X: /proc/<pid>/X, fmt_X on the process under proc_lock. */
+#define PROC_GEN(name)                                                         \
+	static int gen_##name(char *buf, size_t size, void *arg, uint64_t key) \
+	{                                                                      \
+		return with_proc(key, fmt_##name, buf, size);                  \
+	}
+PROC_GEN(stat)
+PROC_GEN(status)
+PROC_GEN(cmdline)
+PROC_GEN(maps)
+PROC_GEN(lock)
+PROC_GEN(where)
+PROC_GEN(cantmove)
 
 /* "0" or "1" (procfs removed one newline). -ESRCH once the process is
  * gone or a zombie, -EPERM for a writer that may not control it. */

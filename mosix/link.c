@@ -143,27 +143,13 @@ static struct {
 
 /* ------------------------------------------------------------ encoding */
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 static void msg_encode(uint8_t *p, const struct link_msg *m)
 {
 	p[0] = m->type;
 	p[1] = m->kind;
-	put_le(p + 2, 0, 2);
-	put_le(p + 4, (uint32_t)m->status, 4);
-	put_le(p + 8, m->id, 8);
+	link_put_le(p + 2, 0, 2);
+	link_put_le(p + 4, (uint32_t)m->status, 4);
+	link_put_le(p + 8, m->id, 8);
 }
 
 /* Check, then use: false for anything this layer cannot act on. */
@@ -174,13 +160,13 @@ static bool msg_decode(const void *buf, size_t len, struct link_msg *m)
 		return false;
 	m->type = p[0];
 	m->kind = p[1];
-	m->status = (int32_t)(uint32_t)get_le(p + 4, 4);
-	m->id = get_le(p + 8, 8);
+	m->status = (int32_t)(uint32_t)link_get_le(p + 4, 4);
+	m->id = link_get_le(p + 8, 8);
 	if (m->type == LINK_T_NONE || m->type >= LINK_T_COUNT)
 		return false;
 	if (m->kind < LINK_K_ONEWAY || m->kind > LINK_K_REPLY)
 		return false;
-	if (get_le(p + 2, 2) != 0)
+	if (link_get_le(p + 2, 2) != 0)
 		return false;
 	if (m->kind == LINK_K_REPLY ? m->status > 0 || m->status < -4095
 				    : m->status != 0)
@@ -1007,8 +993,8 @@ static void key_from_phrase(const char *phrase, uint8_t key[16])
 	siphash_key_init(&k0, b0);
 	siphash_key_init(&k1, b1);
 	size_t n = strlen(phrase);
-	put_le(key, siphash24(&k0, phrase, n), 8);
-	put_le(key + 8, siphash24(&k1, phrase, n), 8);
+	link_put_le(key, siphash24(&k0, phrase, n), 8);
+	link_put_le(key + 8, siphash24(&k1, phrase, n), 8);
 }
 
 void link_init(void)

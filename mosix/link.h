@@ -34,6 +34,22 @@
 
 #include "kern/sync.h"
 
+/* Little-endian fields of Linker messages (n bytes, n <= 8), written and
+ * read byte by byte, never by casting a buffer. */
+static inline void link_put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t link_get_le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 /* Message types: one handler each (link_register). */
 enum link_type {
 	LINK_T_NONE = 0,

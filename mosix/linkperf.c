@@ -74,25 +74,22 @@ static struct sink_counts sinks[LINK_MAX_NODES];
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	link_put_le(p, v, 4);
 }
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t get32(const void *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)link_get_le(p, 4);
 }
 
 static void put64(uint8_t *p, uint64_t v)
 {
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
+	link_put_le(p, v, 8);
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t get64(const void *p)
 {
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
+	return link_get_le(p, 8);
 }
 
 /* The pattern of message index under seed: xorshift64 words. */

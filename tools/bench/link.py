@@ -72,8 +72,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import net as netbench  # noqa: E402  (also puts tools/lib on the path)
 
 from shoal import ShoalError  # noqa: E402
-from shoal.cluster import Cluster  # noqa: E402
-from shoal.config import ClusterConfig  # noqa: E402
 from shoal.console import ConsoleTimeout, tail  # noqa: E402
 
 ROOT, OUT = netbench.ROOT, netbench.OUT
@@ -316,29 +314,17 @@ def write_counters(before, after, path):
 
 
 def run_cluster(args, progress):
-    kernel = os.path.join(args.build, "shoal.elf")
-    root = os.path.join(args.build, "root.img")
-    cl = Cluster(os.path.join(OUT, "c-link"))
-    cfg = ClusterConfig(nodes=2, kernel=kernel, root=root, boot="direct", accel=args.accel,
-                        mem=args.mem, disk_mb=0, append=args.shoal_append)
-    progress(f"Shoal: booting 2 nodes (direct, {args.accel}, {args.mem} MB"
-             + (f", {args.shoal_append}" if args.shoal_append else "") + ") ...")
     rounds, n = Rounds(), counts(args)
     snaps = {}
-    try:
-        cl.up(cfg)
-        with cl.console(0, holder="bench/link.py") as c0, \
-                cl.console(1, holder="bench/link.py") as c1:
-            wait_linked(c0, c1)
-            snaps["before"] = snapshot({0: c0, 1: c1})
-            for run in range(args.runs):
-                progress(f"  round {run + 1} of {args.runs}:")
-                t0 = time.monotonic()
-                one_round(c0, c1, args, n, rounds, progress)
-                progress(f"  round {run + 1}: {time.monotonic() - t0:.1f} s")
-            snaps["after"] = snapshot({0: c0, 1: c1})
-    finally:
-        cl.down()
+    with netbench.shoal_pair(args, "c-link", progress) as (c0, c1):
+        wait_linked(c0, c1)
+        snaps["before"] = snapshot({0: c0, 1: c1})
+        for run in range(args.runs):
+            progress(f"  round {run + 1} of {args.runs}:")
+            t0 = time.monotonic()
+            one_round(c0, c1, args, n, rounds, progress)
+            progress(f"  round {run + 1}: {time.monotonic() - t0:.1f} s")
+        snaps["after"] = snapshot({0: c0, 1: c1})
     return rounds, snaps
 
 

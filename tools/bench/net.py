@@ -52,6 +52,7 @@ not a test: the exit status is 1 only when something could not be measured.
                      [--shoal-append OPTS]
 """
 import argparse
+import contextlib
 import csv
 import lzma
 import os
@@ -257,23 +258,31 @@ def raw_frames(c0, c1, args, progress, res):
                  f"{m.group(6)} MiB/s; {xmit_us} us in netdev_xmit), received {got}")
 
 
-def run_shoal(args, progress):
+@contextlib.contextmanager
+def shoal_pair(args, name, progress):
+    """Boot a 2-node Shoal cluster directly (build/bench/<name>) and lend
+    both consoles: (c0, c1). The cluster goes down on the way out."""
     kernel = os.path.join(args.build, "shoal.elf")
     root = os.path.join(args.build, "root.img")
-    cl = Cluster(os.path.join(OUT, "c-net"))
+    cl = Cluster(os.path.join(OUT, name))
     cfg = ClusterConfig(nodes=2, kernel=kernel, root=root, boot="direct", accel=args.accel,
                         mem=args.mem, disk_mb=0, append=args.shoal_append)
     progress(f"Shoal: booting 2 nodes (direct, {args.accel}, {args.mem} MB"
              + (f", {args.shoal_append}" if args.shoal_append else "") + ") ...")
-    res = {}
+    holder = f"bench/{name}"
     try:
         cl.up(cfg)
-        with cl.console(0, holder="bench/net.py") as c0, \
-                cl.console(1, holder="bench/net.py") as c1:
-            measure(c0, c1, SHOAL_IP[1], args, progress, res)
-            raw_frames(c0, c1, args, progress, res)
+        with cl.console(0, holder=holder) as c0, cl.console(1, holder=holder) as c1:
+            yield c0, c1
     finally:
         cl.down()
+
+
+def run_shoal(args, progress):
+    res = {}
+    with shoal_pair(args, "c-net", progress) as (c0, c1):
+        measure(c0, c1, SHOAL_IP[1], args, progress, res)
+        raw_frames(c0, c1, args, progress, res)
     return res
 
 

@@ -516,15 +516,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--args"))
 		return check_args(argc, argv);
 	/* Resolve a relative argv[0] before tap_init changes directory. */
-	static char abs[PATH_MAX];
-	self = "/bin/tests/t_proc";
-	if (argv[0][0] == '/')
-		self = argv[0];
-	else if (strchr(argv[0], '/') && getcwd(abs, sizeof abs)) {
-		strncat(abs, "/", sizeof abs - strlen(abs) - 1);
-		strncat(abs, argv[0], sizeof abs - strlen(abs) - 1);
-		self = abs;
-	}
+	self = tap_self(argv[0], "/bin/tests/t_proc");
 	tap_init(argc, argv, "t_proc");
 	tap_diag("t_proc: re-executing %s", self);
 	test_fork_wait();

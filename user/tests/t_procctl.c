@@ -30,24 +30,6 @@
 static const char *self;
 static const char *no_shoal = "no /proc/self/lock: not a Shoal kernel";
 
-/* Read a whole /proc file into buf (NUL-terminated): its length, or -1
- * with errno. */
-static ssize_t get(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	size_t len = 0;
-	ssize_t n;
-	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	int e = errno;
-	close(fd);
-	errno = e;
-	buf[len] = 0;
-	return (ssize_t)len;
-}
-
 /* Open path as a shell's `>` does and write len bytes of text in one
  * call: write's result, or -1 with errno (open's or write's). */
 static ssize_t put(const char *path, const char *text, size_t len)
@@ -72,7 +54,7 @@ static int lock_of(pid_t pid)
 {
 	char path[64], buf[16];
 	snprintf(path, sizeof path, "/proc/%d/lock", (int)pid);
-	if (get(path, buf, sizeof buf) < 0)
+	if (read_file(path, buf, sizeof buf) < 0)
 		return -1;
 	return !strcmp(buf, "1\n") ? 1 : !strcmp(buf, "0\n") ? 0 : -1;
 }
@@ -94,7 +76,8 @@ static void test_modes(void)
 static void test_lock_self(void)
 {
 	char buf[16];
-	IS(get("/proc/self/lock", buf, sizeof buf), 2, "read lock: 2 bytes");
+	IS(read_file("/proc/self/lock", buf, sizeof buf), 2,
+	   "read lock: 2 bytes");
 	OK(!strcmp(buf, "0\n") || !strcmp(buf, "1\n"), "lock reads 0 or 1");
 	IS(puts_to("/proc/self/lock", "1\n"), 2, "write \"1\\n\" to lock");
 	IS(lock_of(getpid()), 1, "lock now reads 1");
@@ -214,7 +197,7 @@ static int uname_node(void)
 static int cluster_self(void)
 {
 	static char buf[8192];
-	if (get("/proc/cluster/nodes", buf, sizeof buf) < 0)
+	if (read_file("/proc/cluster/nodes", buf, sizeof buf) < 0)
 		return -1;
 	for (char *l = buf; *l;) {
 		int node;
@@ -235,7 +218,8 @@ static void test_where(void)
 	char buf[32], path[64];
 	int node = uname_node();
 	OK(node >= 0, "uname's nodename is nodeN");
-	SYS(get("/proc/self/where", buf, sizeof buf), "read /proc/self/where");
+	SYS(read_file("/proc/self/where", buf, sizeof buf),
+	    "read /proc/self/where");
 	char want[32];
 	snprintf(want, sizeof want, "%d\n", node);
 	OK(!strcmp(buf, want), "where is the node number %d", node);
@@ -251,7 +235,7 @@ static void test_where(void)
 		_exit(0);
 	}
 	snprintf(path, sizeof path, "/proc/%d/where", (int)pid);
-	SYS(get(path, buf, sizeof buf), "read a child's where");
+	SYS(read_file(path, buf, sizeof buf), "read a child's where");
 	OK(!strcmp(buf, want), "the child is on node %d too", node);
 	ERR(puts_to(path, "1"), EACCES, "where is read-only (EACCES)");
 	kill(pid, SIGKILL);
@@ -282,7 +266,7 @@ static bool becomes_zombie(pid_t pid)
 	char path[64], buf[256];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	for (int i = 0; i < 2500; i++) {
-		if (get(path, buf, sizeof buf) > 0) {
+		if (read_file(path, buf, sizeof buf) > 0) {
 			char *rp = strrchr(buf, ')');
 			if (rp && rp[1] == ' ' && rp[2] == 'Z')
 				return true;
@@ -295,15 +279,15 @@ static bool becomes_zombie(pid_t pid)
 static void test_cantmove(void)
 {
 	char buf[128];
-	IS(get("/proc/self/cantmove", buf, sizeof buf), 0,
+	IS(read_file("/proc/self/cantmove", buf, sizeof buf), 0,
 	   "cantmove of ourselves is empty");
-	if (get("/proc/1/stat", buf, sizeof buf) <= 0 ||
+	if (read_file("/proc/1/stat", buf, sizeof buf) <= 0 ||
 	    !strstr(buf, "(init)")) {
 		SKIP("pid 1 is not /bin/init (the kernel monitor runs the "
 		     "console)",
 		     "cantmove of pid 1");
 	} else {
-		ssize_t n = get("/proc/1/cantmove", buf, sizeof buf);
+		ssize_t n = read_file("/proc/1/cantmove", buf, sizeof buf);
 		OK(n > 1 && buf[n - 1] == '\n', "cantmove of pid 1 is a line");
 		OK(!strcmp(buf, "init\n"), "pid 1 cannot move: init");
 	}
@@ -316,7 +300,7 @@ static void test_cantmove(void)
 	OK(becomes_zombie(pid), "a child that exited is a zombie");
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/cantmove", (int)pid);
-	get(path, buf, sizeof buf);
+	read_file(path, buf, sizeof buf);
 	OK(!strcmp(buf, "zombie\n"), "a zombie cannot move");
 	snprintf(path, sizeof path, "/proc/%d/lock", (int)pid);
 	ERR(puts_to(path, "1"), ESRCH, "locking a zombie: ESRCH");
@@ -340,7 +324,7 @@ static void test_cantmove(void)
 	}
 	IS_EXIT(wait_child(pid, 5000), 3,
 		"a vfork child and its parent cannot move (3 = both)");
-	IS(get("/proc/self/cantmove", buf, sizeof buf), 0,
+	IS(read_file("/proc/self/cantmove", buf, sizeof buf), 0,
 	   "once it is gone we can move again");
 }
 
@@ -366,15 +350,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--print-lock"))
 		return lock_of(getpid()) & 0x7f;
 	/* Resolve a relative argv[0] before tap_init changes directory. */
-	static char abs[PATH_MAX];
-	self = "/bin/tests/t_procctl";
-	if (argv[0][0] == '/')
-		self = argv[0];
-	else if (strchr(argv[0], '/') && getcwd(abs, sizeof abs)) {
-		strncat(abs, "/", sizeof abs - strlen(abs) - 1);
-		strncat(abs, argv[0], sizeof abs - strlen(abs) - 1);
-		self = abs;
-	}
+	self = tap_self(argv[0], "/bin/tests/t_procctl");
 	tap_init(argc, argv, "t_procctl");
 	test_read_only("/proc/self/stat", O_WRONLY);
 	test_read_only("/proc/self/stat", O_RDWR);

@@ -634,26 +634,11 @@ struct lwip_use {
 	long long time_wait, sockets;
 };
 
-/* A whole small file (a /proc file) into buf: its length, or -1. */
-static ssize_t slurp(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	buf[n] = 0;
-	return (ssize_t)n;
-}
-
 /* 0, or -1 when there is no /proc/net/lwip (Linux). */
 static int lwip_use(struct lwip_use *u)
 {
 	static char buf[4096];
-	if (slurp("/proc/net/lwip", buf, sizeof buf) <= 0)
+	if (read_file("/proc/net/lwip", buf, sizeof buf) <= 0)
 		return -1;
 	memset(u, 0, sizeof *u);
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -722,7 +707,7 @@ static void lwip_diag(const char *when, const struct lwip_use *u)
 static long long memfree_kb(void)
 {
 	static char buf[4096];
-	if (slurp("/proc/meminfo", buf, sizeof buf) <= 0)
+	if (read_file("/proc/meminfo", buf, sizeof buf) <= 0)
 		return -1;
 	char *p = strstr(buf, "MemFree:");
 	return p ? atoll(p + 8) : -1;
@@ -734,7 +719,7 @@ static long long memfree_kb(void)
 static long long snmp_value(const char *field)
 {
 	static char buf[8192];
-	if (slurp("/proc/net/snmp", buf, sizeof buf) <= 0)
+	if (read_file("/proc/net/snmp", buf, sizeof buf) <= 0)
 		return -1;
 	char *save, *line = strtok_r(buf, "\n", &save);
 	while (line) {

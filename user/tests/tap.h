@@ -17,7 +17,8 @@
  *   tap_done()                  print the plan, remove the scratch
  *                               directory; returns main's exit status
  * Helpers: wait_child(pid, ms) (kills and reaps a child that hangs),
- * in_child(fn, arg, ms), write_file, rm_tree, now_ns (CLOCK_MONOTONIC),
+ * in_child(fn, arg, ms), write_file, read_file, rm_tree, tap_self (this
+ * program's absolute path), now_ns (CLOCK_MONOTONIC),
  * msleep, errname, status_text. This header is shared with fscalls.c,
  * memtime.c and ttytest.c: keep the interface stable.
  *
@@ -328,6 +329,40 @@ TAP_FN int write_file(const char *path, const void *buf, size_t n)
 	ssize_t w = write(fd, buf, n);
 	close(fd);
 	return w == (ssize_t)n ? 0 : -1;
+}
+
+/* A whole small file (a /proc file) into buf, NUL-terminated: its length,
+ * or -1 with open's errno. */
+TAP_FN ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	int e = errno;
+	close(fd);
+	errno = e;
+	buf[len] = 0;
+	return (ssize_t)len;
+}
+
+/* This program's absolute path, for re-executing itself: argv0 when
+ * absolute, resolved against the current directory when relative with a
+ * slash (call before tap_init changes directory), else fallback. */
+TAP_FN const char *tap_self(const char *argv0, const char *fallback)
+{
+	static char abs[PATH_MAX];
+	if (argv0[0] == '/')
+		return argv0;
+	if (strchr(argv0, '/') && getcwd(abs, sizeof abs)) {
+		strncat(abs, "/", sizeof abs - strlen(abs) - 1);
+		strncat(abs, argv0, sizeof abs - strlen(abs) - 1);
+		return abs;
+	}
+	return fallback;
 }
 
 TAP_FN void rm_tree(const char *path)
