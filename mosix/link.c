@@ -137,6 +137,7 @@ static struct {
 
 	link_handler_fn handlers[LINK_T_COUNT];
 	bool quick[LINK_T_COUNT]; /* link_register_quick */
+	void (*watch)(unsigned node, bool up); /* link_set_peer_watch */
 	struct link_work *quick_head, *quick_tail; /* L.wlock */
 	uint64_t no_handler, bad_msgs, worker_fail;
 } L;
@@ -330,6 +331,13 @@ static void link_peer_event(void *ctx, unsigned node, bool up, uint64_t epoch)
 		call_finish(c, err, NULL, 0);
 	}
 	spin_unlock(&L.clock);
+	if (L.watch)
+		L.watch(node, up);
+}
+
+void link_set_peer_watch(void (*fn)(unsigned node, bool up))
+{
+	L.watch = fn;
 }
 
 static void link_raw_echo(void *ctx, unsigned node, uint32_t seq);
@@ -594,6 +602,14 @@ int link_track_wait(struct link_track *t, unsigned max, uint64_t deadline_ns)
 int link_call(unsigned node, enum link_type type, const void *req, size_t len,
 	      void **reply, size_t *reply_len, uint64_t timeout_ns)
 {
+	return link_call_opt(node, type, req, len, reply, reply_len,
+			     timeout_ns, 0);
+}
+
+int link_call_opt(unsigned node, enum link_type type, const void *req,
+		  size_t len, void **reply, size_t *reply_len,
+		  uint64_t timeout_ns, unsigned flags)
+{
 	*reply = NULL;
 	*reply_len = 0;
 	int r = check_target(node, type, len);
@@ -634,7 +650,9 @@ int link_call(unsigned node, enum link_type type, const void *req, size_t len,
 	uint64_t deadline = timeout_ns ? time_ns() + timeout_ns : 0;
 	int w = 0;
 	while (!c->done && w == 0)
-		w = waitq_sleep_intr(&c->wq, &L.clock, deadline);
+		w = (flags & LINK_NOINTR)
+			    ? waitq_sleep_timed(&c->wq, &L.clock, deadline)
+			    : waitq_sleep_intr(&c->wq, &L.clock, deadline);
 	if (!c->done) {
 		call_unlink(c->id);
 		r = w == -ETIMEDOUT ? -ETIMEDOUT : -EINTR;

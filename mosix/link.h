@@ -58,6 +58,18 @@ enum link_type {
 	LINK_T_PERF_ECHO, /* linkperf: request of any size, 8-byte reply */
 	LINK_T_PERF_STATS, /* linkperf: the receiver's counters */
 	LINK_T_PERF_NEST, /* linkperf: calls back to the caller, depth N */
+	/* Migration and the deputy (mosix/mig.c, docs/migration.md). */
+	LINK_T_MIG_BEGIN, /* source → target: context and region map */
+	LINK_T_MIG_PAGES, /* source → target: dirty pages (one-way) */
+	LINK_T_MIG_COMMIT, /* source → target: start it (or abort) */
+	LINK_T_MIG_SYSCALL, /* remote → home: a HOME call for the deputy */
+	LINK_T_MIG_UCOPY, /* deputy → remote: read/write/check user memory */
+	LINK_T_MIG_PAGE, /* remote → home: a clean file page */
+	LINK_T_MIG_SIGNAL, /* deputy → remote: a signal to deliver */
+	LINK_T_MIG_EXIT, /* remote → home: the process ended */
+	LINK_T_MIG_WHERE, /* remote → home: it moved on to another node */
+	LINK_T_MIG_GOTO, /* home → remote: migrate it (migrate, goto) */
+	LINK_T_MIG_FORK, /* remote → home: a child's system context */
 	LINK_T_COUNT = 64
 };
 
@@ -88,6 +100,17 @@ int link_send(unsigned node, unsigned chan, enum link_type type,
  * *reply_len is 0) the caller frees with kfree. */
 int link_call(unsigned node, enum link_type type, const void *req, size_t len,
 	      void **reply, size_t *reply_len, uint64_t timeout_ns);
+/* link_call with flags: LINK_NOINTR waits through signals (a remote
+ * process's forwarded system call: its signals come from home). */
+#define LINK_NOINTR 1u
+int link_call_opt(unsigned node, enum link_type type, const void *req,
+		  size_t len, void **reply, size_t *reply_len,
+		  uint64_t timeout_ns, unsigned flags);
+/* fn(node, up) on every membership change (a node down, or back with a
+ * new epoch), after the calls waiting for it have failed. It runs under
+ * the engine's lock: it must not call the Linker or sleep long (it may
+ * post signals and wake threads). One watcher: the migration layer. */
+void link_set_peer_watch(void (*fn)(unsigned node, bool up));
 
 /*
  * Tracked sends: many one-way messages in flight, and a wait until at most
