@@ -229,12 +229,15 @@ unit: $(UNIT_TESTS)
 # A long run of the ext2 corruptor (make test runs 5,000 fixed-seed cases):
 # FUZZ_CASES cases from FUZZ_SEED, random (and printed) unless given.
 # Then the Linker's frame fuzzer (make test runs 20,000 fixed-seed cases
-# per batch): LINK_FUZZ_CASES frames, the same way.
+# per batch): LINK_FUZZ_CASES frames, the same way; then the migration
+# message decoders (20,000 in make test): MIG_FUZZ_CASES messages.
 FUZZ_CASES ?= 200000
 LINK_FUZZ_CASES ?= 1000000
-fuzz: $(B)/unit/test_ext2_fuzz $(B)/unit/test_linkfuzz
+MIG_FUZZ_CASES ?= 2000000
+fuzz: $(B)/unit/test_ext2_fuzz $(B)/unit/test_linkfuzz $(B)/unit/test_migmsg
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $<
 	FUZZ_CASES=$(LINK_FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $(B)/unit/test_linkfuzz
+	FUZZ_CASES=$(MIG_FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} $(B)/unit/test_migmsg
 
 CSTYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 check-style:

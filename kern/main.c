@@ -18,6 +18,7 @@
 #include "kern/proc.h"
 #include "kern/sync.h"
 #include "mosix/link.h"
+#include "mosix/mig.h"
 #include "net/lwip/net_lwip.h"
 #include "net/net.h"
 #include "vm/vm.h"
@@ -121,6 +122,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	net_lwip_init();
 	link_init();
 	linkperf_init();
+	mig_init();
 	proc_init();
 
 	if (kconfig.selftest)

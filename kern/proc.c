@@ -31,6 +31,7 @@
 #include "kern/elf.h"
 #include "kern/kern.h"
 #include "kern/syscall.h"
+#include "mosix/mig.h"
 #include "vm/vm.h"
 
 #define IMAGE_MAX (64u << 20) /* largest executable loaded */
@@ -172,6 +173,20 @@ static struct proc *proc_alloc(int *err)
 	return p;
 }
 
+static void free_deferred(void);
+static void proc_free(struct proc *p);
+
+struct proc *proc_new(int *err)
+{
+	free_deferred();
+	return proc_alloc(err);
+}
+
+void proc_discard(struct proc *p)
+{
+	proc_free(p);
+}
+
 /* Is id some process's group or session (so it is not reused as a pid)?
  * Caller holds proc_lock. */
 bool proc_pgrp_in_use(int id)
@@ -230,6 +245,7 @@ static void proc_free(struct proc *p)
 	if (p->user.space && !p->user.space_borrowed)
 		vm_space_destroy(p->user.space);
 	kfree(p->sys.cmdline);
+	kfree(p->mig);
 	kfree(p);
 }
 
@@ -369,6 +385,7 @@ void proc_exit(int wstatus)
 {
 	struct proc *p = proc_current();
 	KASSERT(p);
+	mig_exit(p, wstatus);
 	if (p->sys.kernel_child && !(wstatus & 0x7f))
 		printk("shoal: pid %d (%s) exited with status %d\n", p->pid,
 		       p->name, (wstatus >> 8) & 0xff);
@@ -1146,8 +1163,8 @@ long sys_execve(const uint64_t a[6])
 /* ------------------------------------------------------------ fork */
 
 /* The child's first run: its registers are the parent's at the call,
- * saved by do_fork, with rax = 0. */
-static void fork_child_start(void *arg)
+ * saved by do_fork, with rax = 0 (or a migrated process's, mosix/mig.c). */
+void proc_user_start(void *arg)
 {
 	struct proc *p = arg;
 	struct trapframe tf = *p->user.fork_tf;
@@ -1230,7 +1247,7 @@ static long do_fork(uint64_t flags, uint64_t stack, const struct clone_extra *x)
 		}
 	}
 	/* The registers the child starts with, on its own kernel stack. */
-	c->thread = thread_create_suspended(c->name, fork_child_start, c);
+	c->thread = thread_create_suspended(c->name, proc_user_start, c);
 	if (!c->thread) {
 		proc_free(c);
 		return -ENOMEM;
@@ -1336,14 +1353,20 @@ long sys_exit_group(const uint64_t a[6])
 	proc_exit((int)((a[0] & 0xff) << 8));
 }
 
+/* A remote answers with its pid at home (the cluster-wide name). */
+static int home_pid(const struct proc *p)
+{
+	return p->mig && p->mig->role == MIG_REMOTE ? p->mig->home_pid : p->pid;
+}
+
 long sys_getpid(const uint64_t a[6])
 {
-	return proc_current()->pid;
+	return home_pid(proc_current());
 }
 
 long sys_gettid(const uint64_t a[6])
 {
-	return proc_current()->pid; /* one thread per process */
+	return home_pid(proc_current()); /* one thread per process */
 }
 
 long sys_set_tid_address(const uint64_t a[6])

@@ -134,6 +134,11 @@ struct proc {
 	struct user_ctx user;
 	struct sys_ctx sys;
 	struct proc *next; /* the process list; proc_lock */
+	/* Migration (mosix/mig.h), proc_lock: the role when the process is
+	 * a deputy or a remote (NULL: ordinary), and a migrate request
+	 * waiting for its next return to user mode. */
+	struct mig_proc *mig;
+	struct mig_goreq *goreq;
 };
 
 extern struct spinlock proc_lock;
@@ -163,6 +168,13 @@ int proc_signal_info_locked(struct proc *p, int sig,
 			    const struct siginfo_k *si); /* holds proc_lock */
 void proc_notify_parent_locked(struct proc *p, int code, int status);
 struct proc *proc_first(void); /* the process list; holds proc_lock */
+/* For migration (mosix/mig.c): a new process on the list with a fresh
+ * pid and nothing else (NULL with -errno in *err); proc_discard frees one
+ * that never ran; proc_user_start is the thread function that enters ring
+ * 3 with p->user.fork_tf (as a fork child does). */
+struct proc *proc_new(int *err);
+void proc_discard(struct proc *p);
+void proc_user_start(void *arg);
 /* Make p init: orphans are adopted by it. */
 void proc_set_init(struct proc *p);
 /* Fill p's limits with the defaults (kern/sys_misc.c). */
@@ -206,6 +218,8 @@ const char *signal_name(int sig);
 
 /* kern/syscall.c: the dispatcher handed to arch_syscall_set_handler. */
 long syscall_dispatch(unsigned long nr, const uint64_t args[6]);
+/* The call's own handler, even for a remote (the deputy's way in). */
+long syscall_run_local(unsigned long nr, const uint64_t args[6]);
 /* The class of a call as the table says: "LOCAL", "HOME", or NULL. */
 const char *syscall_class(unsigned long nr);
 /* -ENOSYS for nr, with a rate-limited log line naming it. */

@@ -18,6 +18,8 @@
  *   /proc/<pid>/where    "N\n": the node its user context runs on
  *   /proc/<pid>/cantmove why it cannot migrate ("init\n", ...), or empty
  *                        when it can (proc_cantmove, kern/proc.c)
+ *   /proc/<pid>/goto     empty; writing "N" or "home" migrates it there
+ *                        and the write returns the outcome (mosix/mig.c)
  *   /proc/self           a symlink to the reader's own directory
  *
  * Every file is a snapshot taken at open (procfs); writes follow procfs's
@@ -27,6 +29,7 @@
 #include "fs/vfs.h"
 #include "kern/kern.h"
 #include "kern/proc.h"
+#include "mosix/mig.h"
 #include "vm/vm.h"
 
 #define HZ_USER 100
@@ -225,6 +228,33 @@ static int write_lock(void *arg, uint64_t key, const char *buf, size_t len)
 	return rc;
 }
 
+/* /proc/<pid>/goto: reads empty; "N" or "home" migrates the process
+ * there (mig_request_pid), and the write fails with its error. */
+static int gen_goto(char *buf, size_t size, void *arg, uint64_t key)
+{
+	return 0;
+}
+
+static int write_goto(void *arg, uint64_t key, const char *buf, size_t len)
+{
+	int node = 0;
+	if (len == 4 && !memcmp(buf, "home", 4)) {
+		node = -1;
+	} else {
+		if (!len || len > 2)
+			return -EINVAL;
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] < '0' || buf[i] > '9')
+				return -EINVAL;
+			node = node * 10 + (buf[i] - '0');
+		}
+	}
+	struct proc *me = proc_current();
+	if (me && (int)key == me->pid)
+		return -EINVAL; /* itself: use the migrate call */
+	return mig_request_pid((int)key, node);
+}
+
 static int gen_self(char *buf, size_t size, void *arg, uint64_t key)
 {
 	struct proc *p = proc_current();
@@ -281,6 +311,7 @@ static const struct procfs_dynfile pid_files[] = {
 	{"lock", gen_lock, false, write_lock},
 	{"where", gen_where, false, NULL},
 	{"cantmove", gen_cantmove, false, NULL},
+	{"goto", gen_goto, false, write_goto},
 };
 
 static const struct procfs_dynset pid_set = {

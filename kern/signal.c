@@ -29,6 +29,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
+#include "mosix/mig.h"
 #include "vm/vm.h"
 
 #define SIG_DFL 0
@@ -333,6 +334,8 @@ bool signal_user_return(struct trapframe *tf)
 		u->sigmask = u->saved_mask;
 		u->has_saved_mask = false;
 	}
+	if (p->goreq) /* a migrate request: it moves now, or fails */
+		mig_user_return(tf);
 	return full;
 }
 

@@ -9,6 +9,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
+#include "mosix/mig.h"
 #include "vm/vm.h"
 
 #define ARCH_SET_FS 0x1002
@@ -58,11 +59,30 @@ static void log_enosys(unsigned long nr)
 
 long syscall_dispatch(unsigned long nr, const uint64_t args[6])
 {
-	if (!proc_current())
+	struct proc *p = proc_current();
+	if (!p)
 		return -ENOSYS;
 	if (nr >= ARRAY_SIZE(table) || !table[nr].fn)
 		return syscall_enosys(nr);
+	/* A remote's HOME calls go to its deputy (mosix/mig.c). */
+	if (p->mig && p->mig->role == MIG_REMOTE && table[nr].class[0] == 'H')
+		return mig_syscall(nr, args);
 	return table[nr].fn(args);
+}
+
+/* Run a call as this node's own (the deputy serving a remote). */
+long syscall_run_local(unsigned long nr, const uint64_t args[6])
+{
+	if (nr >= ARRAY_SIZE(table) || !table[nr].fn)
+		return syscall_enosys(nr);
+	return table[nr].fn(args);
+}
+
+/* The calling thread serves a remote process: its user memory is away. */
+static bool deputy(void)
+{
+	struct proc *p = proc_current();
+	return p && mig_is_deputy(p->mig);
 }
 
 long syscall_enosys(unsigned long nr)
@@ -75,6 +95,8 @@ bool user_range_ok(uintptr_t addr, size_t len, bool write)
 {
 	if (len == 0)
 		return true;
+	if (deputy())
+		return mig_user_check(addr, len, write);
 	if (!space() || addr >= VM_USER_TOP || len > VM_USER_TOP - addr)
 		return false;
 	uintptr_t end = addr + len;
@@ -89,6 +111,8 @@ bool user_range_ok(uintptr_t addr, size_t len, bool write)
 
 int user_in(void *dst, uintptr_t src, size_t n)
 {
+	if (deputy())
+		return mig_user_in(dst, src, n);
 	if (!space())
 		return n ? -EFAULT : 0;
 	return copy_from_user(space(), dst, src, n) ? -EFAULT : 0;
@@ -96,6 +120,8 @@ int user_in(void *dst, uintptr_t src, size_t n)
 
 int user_out(uintptr_t dst, const void *src, size_t n)
 {
+	if (deputy())
+		return mig_user_out(dst, src, n);
 	if (!space())
 		return n ? -EFAULT : 0;
 	return copy_to_user(space(), dst, src, n) ? -EFAULT : 0;
@@ -103,12 +129,13 @@ int user_out(uintptr_t dst, const void *src, size_t n)
 
 int user_path(uintptr_t upath, char **out)
 {
-	if (!space())
+	if (!space() && !deputy())
 		return -EFAULT;
 	char *buf = kmalloc(PATH_MAX);
 	if (!buf)
 		return -ENOMEM;
-	long n = strncpy_from_user(space(), buf, upath, PATH_MAX);
+	long n = deputy() ? mig_user_str(buf, upath, PATH_MAX)
+			  : strncpy_from_user(space(), buf, upath, PATH_MAX);
 	if (n < 0 || n >= PATH_MAX) {
 		kfree(buf);
 		return n == -ENAMETOOLONG || n >= PATH_MAX ? -ENAMETOOLONG

@@ -161,3 +161,4 @@ SYSCALL(334, rseq, LOCAL)
 SYSCALL(439, faccessat2, HOME)
 /* Shoal's own calls, from 500 up (user/include/shoal.h). */
 SYSCALL(500, linkperf, LOCAL)
+SYSCALL(501, migrate, LOCAL)

@@ -602,8 +602,8 @@ int link_track_wait(struct link_track *t, unsigned max, uint64_t deadline_ns)
 int link_call(unsigned node, enum link_type type, const void *req, size_t len,
 	      void **reply, size_t *reply_len, uint64_t timeout_ns)
 {
-	return link_call_opt(node, type, req, len, reply, reply_len,
-			     timeout_ns, 0);
+	return link_call_opt(node, type, req, len, reply, reply_len, timeout_ns,
+			     0);
 }
 
 int link_call_opt(unsigned node, enum link_type type, const void *req,

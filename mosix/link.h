@@ -62,14 +62,14 @@ enum link_type {
 	LINK_T_MIG_BEGIN, /* source → target: context and region map */
 	LINK_T_MIG_PAGES, /* source → target: dirty pages (one-way) */
 	LINK_T_MIG_COMMIT, /* source → target: start it (or abort) */
-	LINK_T_MIG_SYSCALL, /* remote → home: a HOME call for the deputy */
+	LINK_T_MIG_SYSCALL, /* remote → home: a HOME call (one-way) */
+	LINK_T_MIG_SYSRET, /* deputy → remote: its result (one-way) */
 	LINK_T_MIG_UCOPY, /* deputy → remote: read/write/check user memory */
 	LINK_T_MIG_PAGE, /* remote → home: a clean file page */
 	LINK_T_MIG_SIGNAL, /* deputy → remote: a signal to deliver */
 	LINK_T_MIG_EXIT, /* remote → home: the process ended */
 	LINK_T_MIG_WHERE, /* remote → home: it moved on to another node */
 	LINK_T_MIG_GOTO, /* home → remote: migrate it (migrate, goto) */
-	LINK_T_MIG_FORK, /* remote → home: a child's system context */
 	LINK_T_COUNT = 64
 };
 

@@ -772,6 +772,61 @@ int vm_fault(struct vm_space *s, uintptr_t addr, unsigned err)
 	return rc;
 }
 
+/* ------------------------------------------------------------ migration */
+
+struct dirty_ctx {
+	const struct vm_region *r; /* the region of the last page seen */
+	int (*fn)(uintptr_t va, const void *page, void *ctx);
+	void *ctx;
+	int rc;
+};
+
+static void dirty_leaf(struct vm_space *s, uint64_t *pte, uintptr_t va,
+		       void *arg)
+{
+	struct dirty_ctx *d = arg;
+	if (d->rc)
+		return;
+	if (!d->r || va < d->r->start || va >= d->r->end)
+		d->r = vm_region_find(s, va);
+	if (d->r && counts_dirty(d->r, *pte))
+		d->rc = d->fn(va, phys_to_virt(*pte & PTE_ADDR), d->ctx);
+}
+
+int vm_for_each_dirty(struct vm_space *s,
+		      int (*fn)(uintptr_t va, const void *page, void *ctx),
+		      void *ctx)
+{
+	struct dirty_ctx d = {.fn = fn, .ctx = ctx};
+	for_each_leaf(s, 0, VM_USER_TOP, dirty_leaf, &d);
+	return d.rc;
+}
+
+int vm_page_install(struct vm_space *s, uintptr_t va, const void *page)
+{
+	if (va % PAGE_SIZE || va >= VM_USER_TOP)
+		return -EFAULT;
+	uint64_t pa = pmm_alloc();
+	if (!pa)
+		return -ENOMEM;
+	memcpy(phys_to_virt(pa), page, PAGE_SIZE);
+	unsigned long f = irq_save();
+	struct vm_region *r = vm_region_find(s, va);
+	uint64_t *pte = r ? walk(s, va, true) : NULL;
+	int rc = !r ? -EFAULT : !pte ? -ENOMEM : (*pte & PTE_P) ? -EEXIST : 0;
+	if (!rc) {
+		vm_page_ref_set1(pa);
+		*pte = pa | leaf_flags(r);
+		s->pages++;
+		s->dirty_pages++;
+		flush(s, va);
+	}
+	irq_restore(f);
+	if (rc)
+		pmm_free(pa);
+	return rc;
+}
+
 /* ------------------------------------------------------------ fork */
 
 struct fork_ctx {

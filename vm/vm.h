@@ -221,6 +221,19 @@ int copy_from_user(struct vm_space *s, void *dst, uintptr_t src, size_t n);
  * its length, -ENAMETOOLONG when no NUL is within n bytes, or -EFAULT. */
 long strncpy_from_user(struct vm_space *s, char *dst, uintptr_t src, size_t n);
 
+/*
+ * Migration (mosix/mig.c). vm_for_each_dirty calls fn(va, bytes, ctx) for
+ * every present page that counts dirty, in address order, and stops at
+ * fn's first non-zero result, which it returns; fn may sleep (the caller
+ * owns s: nothing else changes it meanwhile). vm_page_install maps a new
+ * dirty page holding `page`'s bytes at va (page-aligned, inside a region,
+ * not present yet): 0, -EFAULT, -EEXIST or -ENOMEM.
+ */
+int vm_for_each_dirty(struct vm_space *s,
+		      int (*fn)(uintptr_t va, const void *page, void *ctx),
+		      void *ctx);
+int vm_page_install(struct vm_space *s, uintptr_t va, const void *page);
+
 /* Per-frame reference counts of user pages (vm/pageref.c). */
 void vm_pageref_init(void); /* from pmm_init */
 void vm_page_ref_set1(uint64_t pa); /* a fresh page with one user */

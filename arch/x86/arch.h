@@ -276,6 +276,9 @@ uint64_t arch_sigreturn_frame(const struct trapframe *tf);
 int arch_sigreturn_restore(struct trapframe *tf, const void *ucontext,
 			   uint64_t *mask, uint64_t *fpstate);
 void arch_fpu_sanitize(void *area);
+/* A frame that came from another node (migration): ring-3 selectors, only
+ * the flags user code may set (IF on), no system call to restart. */
+void arch_frame_sanitize_user(struct trapframe *tf);
 /* Make tf a fresh process's start: rip, rsp, IF set, every other register
  * zero. */
 void arch_frame_init_user(struct trapframe *tf, uint64_t rip, uint64_t rsp);

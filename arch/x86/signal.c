@@ -160,6 +160,14 @@ int arch_sigreturn_restore(struct trapframe *tf, const void *ucontext,
 	return 0;
 }
 
+void arch_frame_sanitize_user(struct trapframe *tf)
+{
+	tf->rflags = (tf->rflags & RFLAGS_USER_MASK) | RFLAGS_IF;
+	tf->cs = SEL_UCODE;
+	tf->ss = SEL_UDATA;
+	tf->vector = 0;
+}
+
 void arch_fpu_sanitize(void *area)
 {
 	uint32_t mxcsr;

@@ -4,6 +4,8 @@
  * return what the libc syscall() does: the result, or -1 with errno.
  *
  *   shoal_linkperf(mode, node, size, count, &res, seed)   mosix/linkperf.c
+ *   shoal_migrate(pid, node)    move a process to another node (issue 7,
+ *                               docs/migration.md)
  */
 #ifndef SHOAL_H
 #define SHOAL_H
@@ -13,6 +15,7 @@
 #include <sys/syscall.h>
 
 #define SHOAL_SYS_LINKPERF 500
+#define SHOAL_SYS_MIGRATE 501
 
 enum {
 	LINKPERF_SEND = 1, /* one-way messages, windowed, all acknowledged */
@@ -34,6 +37,24 @@ static inline long shoal_linkperf(int mode, unsigned node, uint64_t size,
 				  uint32_t seed)
 {
 	return syscall(SHOAL_SYS_LINKPERF, mode, node, size, count, res, seed);
+}
+
+/*
+ * Move process pid (0: the caller) to node (-1: its home node). Returns 0
+ * when the process runs on node (or the request was accepted), or -1 with
+ * errno:
+ *   ESRCH      no such process
+ *   EINVAL     bad node number
+ *   EHOSTDOWN  the node is not up
+ *   EBUSY      the process cannot move (/proc/<pid>/cantmove says why)
+ *   EPERM      not allowed
+ *   ENOMEM     the target is out of memory
+ *   ETIMEDOUT  no answer from the target
+ *   EAGAIN     a migration of the process is already under way
+ */
+static inline long shoal_migrate(int pid, int node)
+{
+	return syscall(SHOAL_SYS_MIGRATE, pid, node);
 }
 
 #endif
