@@ -139,6 +139,7 @@ struct proc {
 	 * waiting for its next return to user mode. */
 	struct mig_proc *mig;
 	struct mig_goreq *goreq;
+	bool exiting; /* in proc_exit: takes no more requests */
 };
 
 extern struct spinlock proc_lock;

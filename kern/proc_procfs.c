@@ -8,7 +8,9 @@
  *                        starttime vsize rss), times in 1/100 s
  *   /proc/<pid>/status   "Key:\tvalue" lines: Name, State, Pid, PPid,
  *                        Pgid, Sid, Node (where it runs), Home (its home
- *                        node), VmSize, VmRSS, Threads, SigPnd, SigBlk,
+ *                        node), HomePid (its pid there: a migrated
+ *                        process's cluster-wide name, with Home), VmSize,
+ *                        VmRSS, Threads, SigPnd, SigBlk,
  *                        SigIgn, SigCgt, CpuTime (seconds)
  *   /proc/<pid>/cmdline  argv, NUL-separated
  *   /proc/<pid>/maps     "start-end perms offset 00:00 0 [what]" per region
@@ -126,16 +128,18 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 			cgt |= 1ull << i;
 	}
 	uint64_t cpu = proc_cpu_ns(p);
+	bool remote = p->mig && p->mig->role == MIG_REMOTE;
 	return snprintf(
 		buf, size,
 		"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-		"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\n"
+		"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\nHomePid:\t%d\n"
 		"VmSize:\t%lu kB\nVmRSS:\t%lu kB\nThreads:\t1\n"
 		"SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\n"
 		"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
 		p->name, state_name(state_char(p)), p->pid, p->pid,
 		p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid, p->sys.sid,
-		p->sys.where_node, kconfig.node,
+		p->sys.where_node, remote ? (int)p->mig->node : kconfig.node,
+		remote ? p->mig->home_pid : p->pid,
 		(unsigned long)(vsize(p) / 1024),
 		(unsigned long)(rss_pages(p) * 4),
 		(unsigned long)p->user.sigpending,

@@ -94,6 +94,7 @@ static struct {
 	uint64_t next_id;
 	struct thread *migd;
 	struct waitq migd_wq;
+	struct waitq in_wq; /* a commit waiting for its last pages */
 	uint64_t down; /* nodes that went down, for migd */
 	/* /proc/cluster/migrations */
 	uint64_t out, in, out_bytes, in_bytes, out_ns, last_freeze_ns,
@@ -240,8 +241,13 @@ static int rb_fill(void *b, uint64_t off, void *page)
 	size_t rl;
 	int rc = ctl_call(rb->home, LINK_T_MIG_PAGE, MIG_C_PAGE, &c, NULL, 0,
 			  &rep, &rl, CALL_TIMEOUT);
-	if (rc < 0)
+	if (rc < 0) {
+		printk(KERN_WARN "mig: pid %d of node %u: page %#lx of its "
+				 "file %d not fetched: %s\n",
+		       rb->pid, rb->home, (unsigned long)off, rb->index,
+		       errno_text(rc));
 		return rc;
+	}
 	if (rl != PAGE_SIZE) {
 		kfree(rep);
 		return -EIO;
@@ -548,12 +554,47 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	if (!rc)
 		rc = tr.t.error;
 	uint64_t freeze_start = time_ns();
+	/* From home, the deputy exists before the commit: the process may
+	 * fetch a page or make a call the moment it starts over there. */
+	struct mig_proc *d = NULL;
+	if (!rc && !m) {
+		d = kzalloc(sizeof *d);
+		if (d) {
+			d->role = MIG_DEPUTY;
+			d->node = target;
+			d->backings = tab;
+			d->nbackings = ntab;
+			waitq_init(&d->wq);
+			spin_lock(&proc_lock);
+			p->mig = d;
+			spin_unlock(&proc_lock);
+		} else {
+			rc = -ENOMEM;
+		}
+	}
 	if (begun) {
+		/* No timeout on the commit itself: once the target has it,
+		 * only the target's answer (or its death) says whether the
+		 * process runs there. */
 		struct mig_ctl c = {.i = {rc ? 1 : 0}, .u = {tr.id, tr.sent}};
 		int crc = ctl_call(target, LINK_T_MIG_COMMIT, MIG_C_COMMIT, &c,
-				   NULL, 0, NULL, NULL, STEP_TIMEOUT);
+				   NULL, 0, NULL, NULL, 0);
 		if (!rc)
 			rc = crc;
+	}
+	if (rc && d) {
+		/* Not committed: nothing over there can have used it. */
+		spin_lock(&proc_lock);
+		p->mig = NULL;
+		while (d->users)
+			waitq_sleep(&d->wq, &proc_lock);
+		spin_unlock(&proc_lock);
+		for (struct mig_req *r = d->reqs; r;) {
+			struct mig_req *next = r->next;
+			kfree(r);
+			r = next;
+		}
+		kfree(d);
 	}
 	uint64_t sigsent = im ? im->sigpending : 0;
 	kfree(enc);
@@ -563,6 +604,9 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		if (tab)
 			backings_release(tab, ntab);
 		count(&M.failed, 1);
+		printk(KERN_DEBUG "mig: pid %d (%s) to node %u failed (%s%s)\n",
+		       p->pid, p->name, target, errno_text(rc),
+		       begun ? "" : ", at the start");
 		return rc;
 	}
 	/* Committed: it runs on target now. */
@@ -591,19 +635,6 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		}
 		proc_exit(0);
 	}
-	struct mig_proc *d = kzalloc(sizeof *d);
-	if (!d) {
-		/* No memory to keep its deputy: it cannot be served. */
-		spin_unlock(&proc_lock);
-		backings_release(tab, ntab);
-		proc_exit(SIGKILL);
-	}
-	d->role = MIG_DEPUTY;
-	d->node = target;
-	d->backings = tab;
-	d->nbackings = ntab;
-	waitq_init(&d->wq);
-	p->mig = d;
 	p->sys.where_node = (int)target;
 	p->user.sigpending &= ~sigsent; /* they travelled with it */
 	spin_unlock(&proc_lock);
@@ -798,6 +829,7 @@ static int h_pages(unsigned node, const void *req, size_t len, void **reply,
 	}
 	spin_lock(&M.lock);
 	in->pages += (uint64_t)c.i[0];
+	waitq_wakeup_all(&M.in_wq);
 	spin_unlock(&M.lock);
 	return 0;
 }
@@ -858,14 +890,21 @@ static int h_commit(unsigned node, const void *req, size_t len, void **reply,
 		count(&M.bad, 1);
 		return rc;
 	}
+	/* Every page was acknowledged by the transport before the sender
+	 * asked, but the last ones may still be on their way through the
+	 * one-way queue: wait for them (a commit only; an abort is at
+	 * once). */
+	uint64_t deadline = time_ns() + STEP_TIMEOUT;
 	spin_lock(&M.lock);
-	struct mig_in *in = in_find(node, c.u[0], true);
+	struct mig_in *in = in_find(node, c.u[0], false);
+	while (in && !c.i[0] && !in->err && in->pages < c.u[1] &&
+	       waitq_sleep_timed(&M.in_wq, &M.lock, deadline) == 0)
+		in = in_find(node, c.u[0], false);
+	if (in)
+		in_find(node, c.u[0], true);
 	spin_unlock(&M.lock);
 	if (!in)
 		return -ESRCH;
-	/* Every page was acknowledged by the transport before the sender
-	 * asked; one-way messages are handled in order, so they have all
-	 * been installed unless one failed. */
 	if (c.i[0] || in->err || in->pages != c.u[1]) {
 		rc = c.i[0] ? 0 : in->err ? in->err : -EIO;
 		in_free(in);
@@ -1431,6 +1470,7 @@ void mig_exit(struct proc *p, int wstatus)
 	spin_lock(&proc_lock);
 	struct mig_goreq *g = p->goreq;
 	p->goreq = NULL;
+	p->exiting = true; /* no new requests */
 	goreq_done(g, -ESRCH);
 	struct mig_proc *m = p->mig;
 	if (!m) {
@@ -1483,7 +1523,7 @@ int mig_request_pid(int pid, int node)
 	spin_lock(&proc_lock);
 	struct proc *p = proc_find(pid);
 	int rc = 0;
-	if (!p || p->sys.state == P_ZOMBIE)
+	if (!p || p->sys.state == P_ZOMBIE || p->exiting)
 		rc = -ESRCH;
 	else if (!proc_may_control(proc_current(), p))
 		rc = -EPERM;
@@ -1631,6 +1671,7 @@ static int gen_migrations(char *buf, size_t size, void *arg, uint64_t key)
 void mig_init(void)
 {
 	waitq_init(&M.migd_wq);
+	waitq_init(&M.in_wq);
 	procfs_register("cluster/migrations", gen_migrations, NULL);
 	if (!link_enabled())
 		return;

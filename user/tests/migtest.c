@@ -20,6 +20,13 @@
  *   spin SECONDS   busy loop, "spin T" after each second; then checks that
  *                  its integer and floating-point running values are what
  *                  the number of steps predicts; "spin ok"
+ *   read-line      one line from standard input: "got: LINE"
+ *   tcp PORT       connect to 127.0.0.1:PORT, send "hello", read one line
+ *                  back: "tcp ok: LINE"
+ *   where          the node it runs on (/proc/<pid>/where): "node N"
+ *
+ * -n NODE before the subcommand: first migrate itself to NODE (the
+ * migrate system call, user/include/shoal.h) and check it arrived.
  *
  * Clocks are per node (CLOCK_MONOTONIC is LOCAL), so waits measure time
  * as a sum of small steps (struct watch): a process that moves to a node
@@ -33,6 +40,11 @@
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "shoal.h"
 
 #define WAIT_NODE_S 20
 #define SIGNAL_WAIT_S 5
@@ -53,7 +65,11 @@ static const char usage[] =
 	"  signal         a signal to itself, and a blocked one\n"
 	"  pipe           64 KiB from a child through a pipe\n"
 	"  exec PROG ...  execv PROG with the arguments\n"
-	"  spin SECONDS   busy loop, printing \"spin T\" every second\n";
+	"  spin SECONDS   busy loop, printing \"spin T\" every second\n"
+	"  read-line      read one line from standard input, print it\n"
+	"  tcp PORT       a line to and from 127.0.0.1:PORT\n"
+	"  where          print the node this process runs on\n"
+	"-n NODE first moves the process to NODE (Shoal only).\n";
 
 /* ------------------------------------------------------------ helpers */
 
@@ -538,6 +554,83 @@ static int cmd_spin(char **argv)
 	return u_flush_stdout();
 }
 
+/* ------------------------------------------------------------ more */
+
+static int cmd_read_line(char **argv)
+{
+	(void)argv;
+	char line[256];
+	if (!fgets(line, sizeof line, stdin))
+		return fail(ferror(stdin) ? "read error: %s" : "end of input%s",
+			    ferror(stdin) ? strerror(errno) : "");
+	line[strcspn(line, "\n")] = 0;
+	printf("got: %s\n", line);
+	return u_flush_stdout();
+}
+
+static int cmd_tcp(char **argv)
+{
+	long port = number(argv[0], 1, 65535);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+		return fail("connect to port %ld: %s", port, strerror(errno));
+	if (write(fd, "hello\n", 6) != 6)
+		return fail("write: %s", strerror(errno));
+	char line[128];
+	size_t n = 0;
+	while (n + 1 < sizeof line) {
+		ssize_t r = read(fd, line + n, 1);
+		if (r < 0)
+			return fail("read: %s", strerror(errno));
+		if (r == 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = 0;
+	close(fd);
+	if (!n)
+		return fail("no reply from port %ld", port);
+	printf("tcp ok: %s\n", line);
+	return u_flush_stdout();
+}
+
+static long where_am_i(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/where", (int)getpid());
+	return read_where(path);
+}
+
+static int cmd_where(char **argv)
+{
+	(void)argv;
+	long at = where_am_i();
+	if (at < 0)
+		return 1;
+	printf("node %ld\n", at);
+	return u_flush_stdout();
+}
+
+/* -n NODE: move there first. */
+static int move_to(const char *arg)
+{
+	cmd = "-n";
+	long node = number(arg, 0, 63);
+	if (shoal_migrate(0, (int)node) < 0)
+		return fail("migrate to node %ld: %s", node, strerror(errno));
+	long at = where_am_i();
+	if (at < 0)
+		return 1;
+	if (at != node)
+		return fail("asked for node %ld, runs on %ld", node, at);
+	return 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct {
@@ -545,10 +638,16 @@ static const struct {
 	int min_args, max_args; /* max -1: any number */
 	int (*fn)(char **argv);
 } cmds[] = {
-	{"wait-node", 1, 1, cmd_wait_node}, {"files", 1, 1, cmd_files},
-	{"fork", 1, 1, cmd_fork},	    {"signal", 0, 0, cmd_signal},
-	{"pipe", 0, 0, cmd_pipe},	    {"exec", 1, -1, cmd_exec},
+	{"wait-node", 1, 1, cmd_wait_node},
+	{"files", 1, 1, cmd_files},
+	{"fork", 1, 1, cmd_fork},
+	{"signal", 0, 0, cmd_signal},
+	{"pipe", 0, 0, cmd_pipe},
+	{"exec", 1, -1, cmd_exec},
 	{"spin", 1, 1, cmd_spin},
+	{"read-line", 0, 0, cmd_read_line},
+	{"tcp", 1, 1, cmd_tcp},
+	{"where", 0, 0, cmd_where},
 };
 
 int main(int argc, char **argv)
@@ -557,6 +656,16 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		u_err("missing subcommand");
 		u_usage(usage);
+	}
+	if (!strcmp(argv[1], "-n")) {
+		if (argc < 4) {
+			u_err("-n needs a node and a subcommand");
+			u_usage(usage);
+		}
+		if (move_to(argv[2]))
+			return 1;
+		argv += 2;
+		argc -= 2;
 	}
 	if (argv[1][0] == '-')
 		u_bad_option(argv[1][1] ? argv[1][1] : '-', usage);
