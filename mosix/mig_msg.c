@@ -71,24 +71,48 @@ size_t mig_image_size(const struct mig_image *im)
 	return IMAGE_FIXED + (size_t)im->nregions * REGION_BYTES;
 }
 
-/* Both directions walk the same field list, so the layouts cannot drift:
- * FIELD(width, lvalue). */
-#define IMAGE_SCALARS(F)                                                     \
-	F(4, im->home_node)                                                  \
-	F(4, im->home_pid) F(8, im->npages) F(8, im->fs_base)                \
-		F(8, im->sigmask) F(8, im->sigpending) F(8, im->saved_mask)  \
-			F(8, im->ss_sp) F(8, im->ss_size) F(4, im->ss_flags) \
-				F(1, im->has_saved_mask) F(1, im->lock) F(   \
-					8, im->brk_start) F(8, im->brk)      \
-					F(8, im->mmap_next) F(8, im->cpu_ns) \
-						F(8, im->clear_tid)
+/* One scalar field of the image, its wire width its own size: written
+ * (enc) or read. Both directions call image_scalars, so the layouts
+ * cannot drift. */
+static void xfer(struct cur *c, void *field, unsigned size, bool enc)
+{
+	uint64_t v = 0;
+	if (enc) {
+		memcpy(&v, field, size); /* little-endian host */
+		put(c, v, size);
+	} else {
+		v = get(c, size);
+		memcpy(field, &v, size);
+	}
+}
+
+static void image_scalars(struct cur *c, struct mig_image *im, bool enc)
+{
+#define X(f) xfer(c, &im->f, sizeof im->f, enc)
+	X(home_node);
+	X(home_pid);
+	X(npages);
+	X(fs_base);
+	X(sigmask);
+	X(sigpending);
+	X(saved_mask);
+	X(ss_sp);
+	X(ss_size);
+	X(ss_flags);
+	X(has_saved_mask);
+	X(lock);
+	X(brk_start);
+	X(brk);
+	X(mmap_next);
+	X(cpu_ns);
+	X(clear_tid);
+#undef X
+}
 
 void mig_image_encode(const struct mig_image *im, uint8_t *buf)
 {
 	struct cur c = {.w = buf, .len = mig_image_size(im)};
-#define PUT(n, v) put(&c, (uint64_t)(v), n);
-	IMAGE_SCALARS(PUT)
-#undef PUT
+	image_scalars(&c, (struct mig_image *)im, true);
 	for (int i = 0; i < MIG_NREGS; i++)
 		put(&c, im->regs[i], 8);
 	put_bytes(&c, im->fpu, MIG_FPU_SIZE);
@@ -152,10 +176,7 @@ int mig_image_decode(const uint8_t *buf, size_t len, struct mig_image *im)
 		return -EPROTO;
 	struct cur c = {.r = buf, .len = len};
 	memset(im, 0, offsetof(struct mig_image, region));
-	uint64_t v;
-#define GET(n, f) v = get(&c, n), f = (__typeof__(f))v;
-	IMAGE_SCALARS(GET)
-#undef GET
+	image_scalars(&c, im, false);
 	for (int i = 0; i < MIG_NREGS; i++)
 		im->regs[i] = get(&c, 8);
 	get_bytes(&c, im->fpu, MIG_FPU_SIZE);

@@ -52,8 +52,8 @@ static struct mig_image *sample_image(void)
 	im.nregions = 3;
 	im.region[0] = (struct mig_region){0x400000, 0x410000, 0, 5, 1, 0};
 	im.region[1] = (struct mig_region){0x600000, 0x620000, 0, 3, 0, -1};
-	im.region[2] = (struct mig_region){0x7fff000000ull, 0x8000000000ull, 0,
-					   3, 0, -1};
+	im.region[2] = (struct mig_region){
+		0x7fff000000ull, 0x8000000000ull, 0, 3, 0, -1};
 	im.npages = 10;
 	return &im;
 }
@@ -100,15 +100,15 @@ TEST(image_round_trip)
 }
 
 /* Change one thing in the sample and expect the decoder to refuse. */
-#define IMAGE_BAD(change, want)                                \
-	do {                                                   \
-		struct mig_image *im = sample_image();         \
-		change;                                        \
-		size_t len_;                                   \
-		uint8_t *b_ = encode_image(im, &len_);         \
-		int rc_ = decode_image(b_, len_);              \
-		free(b_);                                      \
-		CHECK_EQ(rc_, want);                           \
+#define IMAGE_BAD(change, want)                        \
+	do {                                           \
+		struct mig_image *im = sample_image(); \
+		change;                                \
+		size_t len_;                           \
+		uint8_t *b_ = encode_image(im, &len_); \
+		int rc_ = decode_image(b_, len_);      \
+		free(b_);                              \
+		CHECK_EQ(rc_, want);                   \
 	} while (0)
 
 TEST(image_rejects_bad_fields)
@@ -188,23 +188,29 @@ static int decode_ctl(enum mig_ctl_type t, const struct mig_ctl *c,
 TEST(ctl_round_trips)
 {
 	struct mig_ctl out;
-	struct mig_ctl sc = {.home_node = 1, .home_pid = 9, .i = {39},
+	struct mig_ctl sc = {.home_node = 1,
+			     .home_pid = 9,
+			     .i = {39},
 			     .u = {1, 2, 3, 4, 5, 6, 0xff, 77}};
 	CHECK_EQ(decode_ctl(MIG_C_SYSCALL, &sc, NULL, 0, &out), 0);
 	CHECK_EQ(out.i[0], 39);
 	CHECK_EQ(out.u[5], 6);
 	CHECK_EQ(out.u[7], 77);
-	struct mig_ctl ret = {.home_node = 1, .home_pid = 9, .i = {0},
+	struct mig_ctl ret = {.home_node = 1,
+			      .home_pid = 9,
+			      .i = {0},
 			      .u = {(uint64_t)-2, 77}};
 	CHECK_EQ(decode_ctl(MIG_C_SYSRET, &ret, NULL, 0, &out), 0);
 	CHECK_EQ((int64_t)out.u[0], -2);
 	char data[100] = "hello";
-	struct mig_ctl uc = {.home_node = 3, .home_pid = 5,
-			     .i = {MIG_UC_OUT, 100}, .u = {0x1000}};
+	struct mig_ctl uc = {.home_node = 3,
+			     .home_pid = 5,
+			     .i = {MIG_UC_OUT, 100},
+			     .u = {0x1000}};
 	CHECK_EQ(decode_ctl(MIG_C_UCOPY, &uc, data, 100, &out), 0);
 	CHECK_EQ(out.tail_len, 100);
-	struct mig_ctl sig = {.home_node = 3, .home_pid = 5,
-			      .i = {10, 0, 77}, .u = {0, 0}};
+	struct mig_ctl sig = {
+		.home_node = 3, .home_pid = 5, .i = {10, 0, 77}, .u = {0, 0}};
 	CHECK_EQ(decode_ctl(MIG_C_SIGNAL, &sig, NULL, 0, &out), 0);
 	CHECK_EQ(out.i[2], 77);
 	/* A page train of two pages. */
@@ -230,10 +236,10 @@ TEST(ctl_round_trips)
 TEST(ctl_rejects)
 {
 	struct mig_ctl out, c;
-#define CTL_BAD(t, init, tail, tlen, want)                                \
-	do {                                                              \
-		c = (struct mig_ctl)init;                                 \
-		CHECK_EQ(decode_ctl(t, &c, tail, tlen, &out), want);      \
+#define CTL_BAD(t, init, tail, tlen, want)                           \
+	do {                                                         \
+		c = (struct mig_ctl)init;                            \
+		CHECK_EQ(decode_ctl(t, &c, tail, tlen, &out), want); \
 	} while (0)
 #define C(...) {__VA_ARGS__}
 	CTL_BAD(MIG_C_SYSCALL, C(.home_node = 64), NULL, 0, -EINVAL);
@@ -260,8 +266,7 @@ TEST(ctl_rejects)
 	CTL_BAD(MIG_C_GOTO, C(.i = {-2}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_GOTO, C(.i = {-1}), NULL, 0, 0);
 	CTL_BAD(MIG_C_PAGES, C(.i = {0}), NULL, 0, -EPROTO);
-	CTL_BAD(MIG_C_PAGES, C(.i = {MIG_PAGES_PER_MSG + 1}), NULL, 0,
-		-EPROTO);
+	CTL_BAD(MIG_C_PAGES, C(.i = {MIG_PAGES_PER_MSG + 1}), NULL, 0, -EPROTO);
 	static uint8_t page[8 + MIG_PAGE_SIZE];
 	CTL_BAD(MIG_C_PAGES, C(.i = {1}), page, sizeof page - 1, -EPROTO);
 	page[0] = 1; /* va 1: unaligned */
@@ -337,7 +342,8 @@ TEST(fuzz_decoders)
 			for (int e = 0; e < edits && len; e++) {
 				switch (rnd() % 4) {
 				case 0: /* flip a byte */
-					buf[rnd() % len] ^= (uint8_t)(1 + rnd());
+					buf[rnd() % len] ^=
+						(uint8_t)(1 + rnd());
 					break;
 				case 1: /* boundary value in a word */
 				{
@@ -375,7 +381,8 @@ TEST(fuzz_decoders)
 				memcpy(again + mig_ctl_size(t), c.tail,
 				       c.tail_len);
 				if (c.tail_len &&
-				    (c.tail < m || c.tail + c.tail_len > m + len))
+				    (c.tail < m ||
+				     c.tail + c.tail_len > m + len))
 					rc = -1000; /* tail outside the buffer */
 			}
 		}
