@@ -75,6 +75,9 @@ struct user_ctx {
 	uintptr_t brk_start, brk; /* heap: [brk_start, brk) */
 	uintptr_t mmap_next; /* where the next mmap search starts */
 	uint64_t entry, start_rsp; /* where ring 3 starts */
+	/* Added to this node's clocks for the process: 0 at home; a remote
+	 * reads its home's time base (kern/sys_time.c, mosix/mig.c). */
+	int64_t clock_off;
 	struct trapframe *fork_tf; /* a fork child's first registers */
 };
 

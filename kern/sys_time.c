@@ -17,8 +17,10 @@
  *                                              process is one thread), also
  *                                              as Linux's negative CPU
  *                                              clock ids naming this pid
- * Design §4 wants a remote process to read its home node's time base; until
- * migration exists every process is home, so the node's own clock is it.
+ * A migrated process reads its home node's time base (design §4): each
+ * clock adds user_ctx.clock_off, which migration sets from the process's
+ * own reading when its image arrives (one-way transfer time is lost,
+ * never added, so no clock runs backwards across a move); 0 at home.
  *
  * CPU time is not split between user and kernel mode: all of it is
  * reported as user time (ru_utime, tms_utime), system time as 0.
@@ -81,9 +83,18 @@ static uint64_t wall_offset_ns(void)
 	}
 }
 
+/* The caller's monotonic time: this node's, or for a migrated process
+ * its home's time base (user_ctx.clock_off), so no clock it reads runs
+ * backwards when it moves. */
+static uint64_t now_ns(void)
+{
+	struct proc *p = proc_current();
+	return time_ns() + (uint64_t)(p ? p->user.clock_off : 0);
+}
+
 static uint64_t realtime_ns(void)
 {
-	return wall_offset_ns() + time_ns();
+	return wall_offset_ns() + now_ns();
 }
 
 static uint64_t cpu_ns(void)
@@ -122,7 +133,7 @@ static uint64_t clock_read(int64_t clk, int *err)
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
 	case CLOCK_BOOTTIME_ALARM:
-		return time_ns();
+		return now_ns();
 	case CLOCK_PROCESS_CPUTIME_ID:
 	case CLOCK_THREAD_CPUTIME_ID:
 		return cpu_ns();
@@ -271,7 +282,9 @@ long sys_clock_nanosleep(const uint64_t a[6])
 		deadline = now + ns;
 	} else {
 		bool real = clk == CLOCK_REALTIME || clk == CLOCK_TAI;
-		uint64_t base = real ? wall_offset_ns() : 0;
+		/* From the caller's time base to this node's. */
+		uint64_t base =
+			(real ? wall_offset_ns() : 0) + (now_ns() - now);
 		deadline = ns > base ? ns - base : 0;
 	}
 	if (deadline <= now)
@@ -295,7 +308,7 @@ long sys_times(const uint64_t a[6])
 	}
 	/* Ticks since boot; Linux starts 5 minutes before 0 to catch
 	 * wrap bugs, Shoal simply at boot. */
-	return (long)(time_ns() / (NSEC / USER_HZ));
+	return (long)(now_ns() / (NSEC / USER_HZ));
 }
 
 long sys_getrusage(const uint64_t a[6])

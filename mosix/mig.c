@@ -72,6 +72,7 @@ struct mig_in {
 	struct mig_in *next;
 	uint64_t id;
 	unsigned from;
+	int64_t clock_off; /* home's time base minus ours, at its arrival */
 	uint64_t deadline_ns;
 	struct mig_image *im;
 	struct vm_space *space;
@@ -97,7 +98,7 @@ static struct {
 	struct waitq in_wq; /* a commit waiting for its last pages */
 	uint64_t down; /* nodes that went down, for migd */
 	/* /proc/cluster/migrations */
-	uint64_t out, in, out_bytes, in_bytes, out_ns, last_freeze_ns,
+	uint64_t out, in, out_bytes, in_bytes, out_ns, last_commit_ns,
 		last_total_ns, failed, fetched, calls, ucopies, lost, bad;
 } M = {.lock = {.name = "mig"}};
 
@@ -366,6 +367,7 @@ static int image_build(struct proc *p, const struct trapframe *tf, uint64_t rax,
 	im->mmap_next = u->mmap_next;
 	im->cpu_ns = proc_cpu_ns(p);
 	im->clear_tid = p->sys.clear_tid;
+	im->home_now = time_ns() + (uint64_t)u->clock_off;
 	memcpy(im->name, p->name, MIG_NAME_LEN);
 	im->name[MIG_NAME_LEN - 1] = 0;
 
@@ -553,7 +555,7 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		rc = -ETIMEDOUT;
 	if (!rc)
 		rc = tr.t.error;
-	uint64_t freeze_start = time_ns();
+	uint64_t commit_start = time_ns();
 	/* From home, the deputy exists before the commit: the process may
 	 * fetch a page or make a call the moment it starts over there. */
 	struct mig_proc *d = NULL;
@@ -614,7 +616,7 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	M.out++;
 	M.out_bytes += tr.sent * PAGE_SIZE;
 	M.last_total_ns = time_ns() - t0;
-	M.last_freeze_ns = time_ns() - freeze_start;
+	M.last_commit_ns = time_ns() - commit_start;
 	M.out_ns += M.last_total_ns;
 	spin_unlock(&M.lock);
 	printk(KERN_DEBUG "mig: pid %d (%s) to node %u: %lu pages in %lu ms\n",
@@ -759,10 +761,15 @@ static int h_begin(unsigned node, const void *req, size_t len, void **reply,
 	in->im = im;
 	in->from = node;
 	int rc = mig_image_decode(req, len, im);
+	in->clock_off = (int64_t)(im->home_now - time_ns());
 	if (rc < 0)
 		count(&M.bad, 1);
 	bool home = im->home_node == link_self();
 	struct proc *dep = NULL;
+	/* A process here must reach its home (calls, pages, its exit): a
+	 * node that has not heard the home yet (just booted) refuses it. */
+	if (!rc && !home && !link_node_up(im->home_node))
+		rc = -EHOSTDOWN;
 	if (!rc && home) {
 		spin_lock(&proc_lock);
 		dep = find_deputy((int)im->home_pid);
@@ -859,6 +866,7 @@ static int remote_start(struct mig_in *in)
 	p->user.space = in->space;
 	in->space = NULL;
 	image_apply(p, im, tf);
+	p->user.clock_off = in->clock_off;
 	for (int i = 0; i < MIG_NSIG; i++) {
 		const struct mig_action *a = &im->action[i];
 		p->sys.action[i] = (struct k_sigaction){a->handler, a->flags,
@@ -1027,6 +1035,7 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 	p->user.space = in->space;
 	in->space = NULL;
 	image_apply(p, in->im, &tf);
+	p->user.clock_off = 0; /* its own clock again */
 	in_free(in);
 	spin_lock(&proc_lock);
 	while (m->users)
@@ -1485,8 +1494,16 @@ void mig_exit(struct proc *p, int wstatus)
 				    .home_pid = (uint32_t)m->home_pid,
 				    .i = {wstatus & 0xffff},
 				    .u = {proc_cpu_ns(p)}};
-		ctl_call(m->node, LINK_T_MIG_EXIT, MIG_C_EXIT, &c, NULL, 0,
-			 NULL, NULL, CALL_TIMEOUT);
+		/* The parent waits for this: through a short outage (home
+		 * not heard for a moment) it is tried again for 3 s. */
+		for (int tries = 0; tries < 30; tries++) {
+			int rc = ctl_call(m->node, LINK_T_MIG_EXIT, MIG_C_EXIT,
+					  &c, NULL, 0, NULL, NULL,
+					  CALL_TIMEOUT);
+			if (rc != -EHOSTDOWN || m->lost)
+				break;
+			thread_sleep_ns(100 * MS);
+		}
 	}
 	spin_lock(&proc_lock);
 	while (m->users)
@@ -1653,14 +1670,14 @@ static int gen_migrations(char *buf, size_t size, void *arg, uint64_t key)
 	int n = snprintf(
 		buf, size,
 		"out %lu\nin %lu\nout_bytes %lu\nin_bytes %lu\n"
-		"out_ms_total %lu\nlast_total_us %lu\nlast_freeze_us %lu\n"
+		"out_ms_total %lu\nlast_total_us %lu\nlast_commit_us %lu\n"
 		"failed %lu\npages_fetched %lu\ncalls_served %lu\n"
 		"ucopies %lu\nlost %lu\nbad_messages %lu\n",
 		(unsigned long)M.out, (unsigned long)M.in,
 		(unsigned long)M.out_bytes, (unsigned long)M.in_bytes,
 		(unsigned long)(M.out_ns / MS),
 		(unsigned long)(M.last_total_ns / 1000),
-		(unsigned long)(M.last_freeze_ns / 1000),
+		(unsigned long)(M.last_commit_ns / 1000),
 		(unsigned long)M.failed, (unsigned long)M.fetched,
 		(unsigned long)M.calls, (unsigned long)M.ucopies,
 		(unsigned long)M.lost, (unsigned long)M.bad);

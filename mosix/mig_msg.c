@@ -63,7 +63,7 @@ static void get_bytes(struct cur *c, void *p, size_t n)
 #define REGION_BYTES 40
 #define IMAGE_FIXED                                                         \
 	(4 + 4 + 8 + 8 * MIG_NREGS + MIG_FPU_SIZE + 8 * 6 + 4 + 1 + 1 +     \
-	 8 * 5 + MIG_NSIG * (SIGINFO_BYTES + ACTION_BYTES) + MIG_NAME_LEN + \
+	 8 * 6 + MIG_NSIG * (SIGINFO_BYTES + ACTION_BYTES) + MIG_NAME_LEN + \
 	 4 + 4)
 
 size_t mig_image_size(const struct mig_image *im)
@@ -106,6 +106,7 @@ static void image_scalars(struct cur *c, struct mig_image *im, bool enc)
 	X(mmap_next);
 	X(cpu_ns);
 	X(clear_tid);
+	X(home_now);
 #undef X
 }
 

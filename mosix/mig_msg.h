@@ -70,6 +70,7 @@ struct mig_image {
 	uint64_t brk_start, brk, mmap_next;
 	uint64_t cpu_ns; /* CPU time so far (for ps on the new node) */
 	uint64_t clear_tid;
+	uint64_t home_now; /* its clock (home's time base) when sent */
 	struct mig_siginfo siginfo[MIG_NSIG];
 	struct mig_action action[MIG_NSIG];
 	char name[MIG_NAME_LEN]; /* NUL-terminated after decoding */

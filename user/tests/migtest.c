@@ -19,7 +19,8 @@
  *   exec PROG ARG  execv(PROG, [PROG, ARG...])
  *   spin SECONDS   busy loop, "spin T" after each second; then checks that
  *                  its integer and floating-point running values are what
- *                  the number of steps predicts; "spin ok"
+ *                  the number of steps predicts and that CLOCK_MONOTONIC
+ *                  never went backwards; "spin ok"
  *   read-line      one line from standard input: "got: LINE"
  *   tcp PORT       connect to 127.0.0.1:PORT, send "hello", read one line
  *                  back: "tcp ok: LINE"
@@ -126,9 +127,13 @@ static void watch_start(struct watch *w)
 	w->ns = 0;
 }
 
+static uint64_t clock_back_ns; /* the largest step backwards seen */
+
 static uint64_t watch_read(struct watch *w)
 {
 	uint64_t t = now_ns();
+	if (t < w->last && w->last - t > clock_back_ns)
+		clock_back_ns = w->last - t;
 	if (t > w->last)
 		w->ns += t - w->last < MAX_STEP_NS ? t - w->last : MAX_STEP_NS;
 	w->last = t;
@@ -550,6 +555,10 @@ static int cmd_spin(char **argv)
 	if (d != (double)steps)
 		return fail("floating-point state %.0f after %llu steps", d,
 			    (unsigned long long)steps);
+	/* Shoal keeps a moved process on its home's time base. */
+	if (clock_back_ns)
+		return fail("CLOCK_MONOTONIC went back by %llu ns",
+			    (unsigned long long)clock_back_ns);
 	printf("spin ok\n");
 	return u_flush_stdout();
 }
