@@ -565,6 +565,10 @@ static int gen_meminfo(char *buf, size_t size, void *arg, uint64_t key)
 					"%-16s%8lu kB\n", rows[i].name,
 					(unsigned long)(rows[i].bytes >> 10));
 	}
+	/* Shoal's own: live kernel heap blocks (a leak makes it grow). */
+	size_t room = len < size ? size - len : 0;
+	len += (size_t)snprintf(room ? buf + len : NULL, room, "%-16s%8lu\n",
+				"KernelAllocs:", (unsigned long)ms.heap_allocs);
 	return (int)len;
 }
 

@@ -978,6 +978,22 @@ static void forward_signals(struct proc *p)
 			spin_unlock(&proc_lock);
 			return;
 		}
+		if (rc == 0 &&
+		    (sig == 19 || sig == 20 || sig == 21 || sig == 22)) {
+			/* A stop signal the remote will act on by default:
+			 * it stops there, and its parent here hears of it as
+			 * of a local child (SIGCONT here resumes both). */
+			spin_lock(&proc_lock);
+			if (p->sys.action[sig - 1].handler == 0 &&
+			    p->sys.state == P_RUN) {
+				p->sys.state = P_STOPPED;
+				p->sys.stop_sig = sig;
+				p->sys.stop_reported = false;
+				proc_notify_parent_locked(
+					p, 5 /* CLD_STOPPED */, sig);
+			}
+			spin_unlock(&proc_lock);
+		}
 		if (rc == -ESRCH && ++tries < 100) {
 			/* Between nodes (its new place is not known yet):
 			 * keep it and try again shortly. */
@@ -1061,14 +1077,44 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 	arch_resume_user(&tf);
 }
 
+/* After PROBE_IDLE without a word from the process, ask its node whether
+ * it is still there: a remote that vanished without its MIG_EXIT (its
+ * node never went down) must not leave its parent waiting forever. */
+#define PROBE_IDLE (10 * SEC)
+
+static void probe(struct proc *p)
+{
+	struct mig_proc *m = p->mig;
+	struct mig_ctl c = {.home_node = link_self(),
+			    .home_pid = (uint32_t)p->pid};
+	int rc = ctl_call(m->node, LINK_T_MIG_SIGNAL, MIG_C_SIGNAL, &c, NULL, 0,
+			  NULL, NULL, CALL_TIMEOUT);
+	spin_lock(&proc_lock);
+	if ((rc == -ESRCH || peer_gone(rc)) && !m->exited && !m->coming_home &&
+	    !m->reqs) {
+		m->lost = true;
+		printk(KERN_WARN "mig: pid %d (%s) is no longer on node %u\n",
+		       p->pid, p->name, m->node);
+	}
+	spin_unlock(&proc_lock);
+}
+
 static __attribute__((noreturn)) void deputy_run(struct proc *p)
 {
 	struct mig_proc *m = p->mig;
 	for (;;) {
 		spin_lock(&proc_lock);
+		int w = 0;
 		while (!m->reqs && !m->exited && !m->lost && !m->coming_home &&
-		       !p->user.sigpending)
-			waitq_sleep_intr(&m->wq, &proc_lock, 0);
+		       !p->user.sigpending && w == 0)
+			w = waitq_sleep_intr(&m->wq, &proc_lock,
+					     time_ns() + PROBE_IDLE);
+		if (w == -ETIMEDOUT && !m->reqs && !m->exited && !m->lost &&
+		    !m->coming_home && !p->user.sigpending) {
+			spin_unlock(&proc_lock);
+			probe(p);
+			continue;
+		}
 		struct mig_req *r = NULL;
 		bool end = m->exited || m->lost;
 		if (!end && !m->coming_home && m->reqs) {
@@ -1450,7 +1496,7 @@ static int h_signal(unsigned node, const void *req, size_t len, void **reply,
 			       .addr = c.u[1]};
 	spin_lock(&proc_lock);
 	struct proc *p = find_remote(node, (int)c.home_pid);
-	if (p)
+	if (p && c.i[0])
 		proc_signal_info_locked(p, c.i[0], &si);
 	spin_unlock(&proc_lock);
 	return p ? 0 : -ESRCH;

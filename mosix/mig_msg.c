@@ -280,8 +280,8 @@ static int check_ctl(enum mig_ctl_type t, const struct mig_ctl *c)
 		return 0;
 	case MIG_C_PAGE:
 		return i[0] >= 0 && aligned(u[0]) ? 0 : -EINVAL;
-	case MIG_C_SIGNAL:
-		return i[0] >= 1 && i[0] <= MIG_NSIG ? 0 : -EINVAL;
+	case MIG_C_SIGNAL: /* 0: only "is it there?" */
+		return i[0] >= 0 && i[0] <= MIG_NSIG ? 0 : -EINVAL;
 	case MIG_C_EXIT:
 		return i[0] >= 0 && i[0] <= 0xffff ? 0 : -EINVAL;
 	case MIG_C_WHERE:

@@ -95,7 +95,8 @@ enum mig_ctl_type {
 	MIG_C_SYSRET, /* i0 flags (MIG_RET_*); u0 result, u1 sequence */
 	MIG_C_UCOPY, /* i0 op, i1 length; u0 address; tail: OUT's bytes */
 	MIG_C_PAGE, /* i0 backing index; u0 offset */
-	MIG_C_SIGNAL, /* i0 sig, i1 code, i2 pid; u0 status, u1 addr */
+	MIG_C_SIGNAL, /* i0 sig (0: a probe), i1 code, i2 pid; u0 status,
+			 u1 addr */
 	MIG_C_EXIT, /* i0 wait status; u0 cpu_ns */
 	MIG_C_WHERE, /* i0 node */
 	MIG_C_GOTO, /* i0 node (-1: home) */

@@ -52,6 +52,11 @@ uint64_t heap_pages_held(void)
 	return kheap.pages;
 }
 
+uint64_t heap_live_allocs(void)
+{
+	return kheap.live;
+}
+
 static void *alloc_from(size_t size, uintptr_t caller)
 {
 	unsigned long f = irq_save();

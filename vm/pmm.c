@@ -157,5 +157,6 @@ void mem_get_stats(struct mem_stats *st)
 	st->kernel_bytes = kernel_bytes;
 	st->reserved_bytes = withheld_bytes;
 	st->heap_bytes = heap_pages_held() * PAGE_SIZE;
+	st->heap_allocs = heap_live_allocs();
 	irq_restore(f);
 }

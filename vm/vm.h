@@ -32,6 +32,7 @@ struct mem_stats {
 	uint64_t reserved_bytes; /* RAM kept back besides the kernel image:
 				    modules, boot info, the first MiB */
 	uint64_t heap_bytes; /* pages currently held by the kernel heap */
+	uint64_t heap_allocs; /* kmalloc'ed blocks not yet freed (leaks) */
 };
 void mem_get_stats(struct mem_stats *st);
 

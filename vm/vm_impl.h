@@ -165,6 +165,7 @@ extern struct phys_range pmm_extra[];
 extern unsigned pmm_nextra;
 /* Pages held by the kernel heap (kmalloc.c). */
 uint64_t heap_pages_held(void);
+uint64_t heap_live_allocs(void); /* kmalloc'ed blocks not yet freed */
 /* The leaf entry (address and flags) mapping va in the current tables and
  * its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB); 0 when not mapped. */
 uint64_t vm_lookup(uintptr_t va, unsigned *level);

@@ -259,7 +259,8 @@ TEST(ctl_rejects)
 	CTL_BAD(MIG_C_UCOPY, C(.i = {MIG_UC_IN, 4}), "abcd", 4, -EPROTO);
 	CTL_BAD(MIG_C_PAGE, C(.i = {-1}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_PAGE, C(.i = {0}, .u = {12}), NULL, 0, -EINVAL);
-	CTL_BAD(MIG_C_SIGNAL, C(.i = {0}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SIGNAL, C(.i = {-1}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SIGNAL, C(.i = {0}), NULL, 0, 0); /* a probe */
 	CTL_BAD(MIG_C_SIGNAL, C(.i = {65}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_EXIT, C(.i = {0x10000}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_WHERE, C(.i = {64}), NULL, 0, -EINVAL);
