@@ -7,8 +7,8 @@
 #   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
 #   make unit       host unit tests only        make check-style / make format
 #   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net,
-#                   bench-link: the file system's, the processes', the network's, the
-#                   Linker's only
+#                   bench-link, bench-mig: the file system's, the processes', the
+#                   network's, the Linker's, migration's only
 #
 # Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
 # KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
@@ -257,6 +257,7 @@ bench: all
 	$(Q)$(PYTHON) tools/bench/ubench.py --build $(B) $(BENCH_USER_ARGS)
 	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
 	$(Q)$(PYTHON) tools/bench/link.py --build $(B) $(BENCH_LINK_ARGS)
+	$(Q)$(PYTHON) tools/bench/mig.py --build $(B) $(BENCH_MIG_ARGS)
 
 bench-fs: all
 	$(Q)tools/deps bench
@@ -282,10 +283,18 @@ bench-link: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/link.py --build $(B) $(BENCH_LINK_ARGS)
 
+# Migration figures (tools/bench/mig.py, user/bench/migbench.c): moves of 1, 16
+# and 64 MiB of dirty memory against Linker bulk throughput, forwarded system
+# calls against a Linker RPC, remote file writes, pages fetched on demand;
+# BENCH_MIG_ARGS="--quick" or "--runs 3" for example.
+bench-mig: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/mig.py --build $(B) $(BENCH_MIG_ARGS)
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	bench-user bench-net bench-link clean fuzz FORCE
+	bench-user bench-net bench-link bench-mig clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
