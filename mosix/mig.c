@@ -87,6 +87,9 @@ struct mig_req {
 	unsigned node;
 	int nr;
 	uint64_t a[6], sigmask, seq;
+	uint64_t in_addr, out_addr, out_len; /* eager buffers */
+	size_t in_len;
+	uint8_t in[]; /* in_len bytes */
 };
 
 static struct {
@@ -547,14 +550,15 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		kfree(rep);
 	}
 	bool begun = !rc;
+	uint64_t t_begun = time_ns();
 	if (!rc)
 		rc = vm_for_each_dirty(p->user.space, train_page, &tr);
 	if (!rc)
 		rc = train_flush(&tr);
-	if (link_track_wait(&tr.t, 0, time_ns() + STEP_TIMEOUT) && !rc)
-		rc = -ETIMEDOUT;
 	if (!rc)
 		rc = tr.t.error;
+	/* The commit goes now, behind the last pages (not after their
+	 * acknowledgements): the target waits for them itself. */
 	uint64_t commit_start = time_ns();
 	/* From home, the deputy exists before the commit: the process may
 	 * fetch a page or make a call the moment it starts over there. */
@@ -584,6 +588,11 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		if (!rc)
 			rc = crc;
 	}
+	/* Every page message must be done with before the tracker goes
+	 * (after a commit they were all delivered; otherwise the engine
+	 * delivers or fails each, at worst when the node is declared down):
+	 * no deadline, and the outcome is already decided. */
+	link_track_wait(&tr.t, 0, 0);
 	if (rc && d) {
 		/* Not committed: nothing over there can have used it. */
 		spin_lock(&proc_lock);
@@ -619,9 +628,13 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	M.last_commit_ns = time_ns() - commit_start;
 	M.out_ns += M.last_total_ns;
 	spin_unlock(&M.lock);
-	printk(KERN_DEBUG "mig: pid %d (%s) to node %u: %lu pages in %lu ms\n",
+	printk(KERN_DEBUG "mig: pid %d (%s) to node %u: %lu pages in %lu us "
+			  "(begin %lu, pages %lu, commit %lu)\n",
 	       p->pid, p->name, target, (unsigned long)tr.sent,
-	       (unsigned long)((time_ns() - t0) / MS));
+	       (unsigned long)((time_ns() - t0) / 1000),
+	       (unsigned long)((t_begun - t0) / 1000),
+	       (unsigned long)((commit_start - t_begun) / 1000),
+	       (unsigned long)((time_ns() - commit_start) / 1000));
 	spin_lock(&proc_lock);
 	goreq_done(g, 0);
 	if (m) {
@@ -1020,6 +1033,13 @@ static void serve(struct proc *p, struct mig_req *r)
 {
 	struct mig_proc *m = p->mig;
 	m->req_node = r->node;
+	m->in_addr = r->in_addr;
+	m->in = r->in;
+	m->in_len = r->in_len;
+	m->out_addr = r->out_addr;
+	m->out_len = r->out_len;
+	m->out_extent = 0;
+	m->out = r->out_len ? kmalloc(r->out_len) : NULL;
 	long res;
 	if (deputy_refuses(r->nr)) {
 		count(&M.bad, 1);
@@ -1037,8 +1057,18 @@ static void serve(struct proc *p, struct mig_req *r)
 	forward_signals(p);
 	struct mig_ctl c = {.home_node = link_self(),
 			    .home_pid = (uint32_t)p->pid,
+			    .i = {m->out && m->out_extent ? MIG_RET_OUT : 0},
 			    .u = {(uint64_t)res, r->seq}};
-	ctl_send(r->node, LINK_T_MIG_SYSRET, MIG_C_SYSRET, &c);
+	size_t len;
+	uint8_t *buf = ctl_build(MIG_C_SYSRET, &c, m->out,
+				 c.i[0] ? m->out_extent : 0, &len);
+	if (buf)
+		link_send(r->node, LINK_CHAN_RPC, LINK_T_MIG_SYSRET, buf, len);
+	kfree(buf);
+	kfree(m->out);
+	m->out = NULL;
+	m->in = NULL;
+	m->in_len = m->out_len = 0;
 }
 
 /* The process comes back: its image becomes the user context again and
@@ -1151,13 +1181,18 @@ static int h_syscall(unsigned node, const void *req, size_t len, void **reply,
 		count(&M.bad, 1);
 		return rc < 0 ? rc : -EINVAL;
 	}
-	struct mig_req *r = kzalloc(sizeof *r);
+	struct mig_req *r = kzalloc(sizeof *r + c.tail_len);
 	if (r) {
 		r->node = node;
 		r->nr = c.i[0];
 		memcpy(r->a, c.u, sizeof r->a);
 		r->sigmask = c.u[6];
 		r->seq = c.u[7];
+		r->in_addr = c.u[8];
+		r->in_len = c.tail_len;
+		memcpy(r->in, c.tail, c.tail_len);
+		r->out_addr = c.u[9];
+		r->out_len = c.u[10];
 	}
 	spin_lock(&proc_lock);
 	struct proc *p = find_deputy((int)c.home_pid);
@@ -1257,10 +1292,43 @@ static bool range_sane(uintptr_t addr, size_t len)
 	return addr < VM_USER_TOP && len <= VM_USER_TOP - addr;
 }
 
+/* Is [addr, addr + len) inside [base, base + size)? */
+static bool inside(uintptr_t addr, size_t len, uintptr_t base, size_t size)
+{
+	return addr >= base && len <= size && addr - base <= size - len;
+}
+
+/* Give up the out window: what it holds goes over now, and from here on
+ * every write is a MIG_UCOPY (a write that would leave a gap, or a read of
+ * bytes the window holds). */
+static int window_flush(struct mig_proc *m)
+{
+	uint8_t *buf = m->out;
+	size_t n = m->out_extent;
+	m->out = NULL;
+	m->out_extent = 0;
+	int rc = n ? mig_user_out(m->out_addr, buf, n) : 0;
+	kfree(buf);
+	return rc;
+}
+
+/* Does [addr, addr + len) touch the filled part of the out window? */
+static bool window_overlaps(const struct mig_proc *m, uintptr_t addr,
+			    size_t len)
+{
+	return m->out && m->out_extent && addr < m->out_addr + m->out_extent &&
+	       addr + len > m->out_addr;
+}
+
 bool mig_user_check(uintptr_t addr, size_t len, bool write)
 {
+	struct mig_proc *m = proc_current()->mig;
 	if (!range_sane(addr, len))
 		return false;
+	/* The remote checked its eager buffers before it sent the call. */
+	if (write ? m->out && inside(addr, len, m->out_addr, m->out_len)
+		  : inside(addr, len, m->in_addr, m->in_len))
+		return true;
 	while (len) {
 		size_t n = MIN(len, (size_t)MIG_UCOPY_MAX);
 		if (ucopy(write ? MIG_UC_CHECKW : MIG_UC_CHECK, addr, n, NULL,
@@ -1274,8 +1342,15 @@ bool mig_user_check(uintptr_t addr, size_t len, bool write)
 
 int mig_user_in(void *dst, uintptr_t src, size_t n)
 {
+	struct mig_proc *m = proc_current()->mig;
 	if (!range_sane(src, n))
 		return -EFAULT;
+	if (window_overlaps(m, src, n) && window_flush(m))
+		return -EFAULT;
+	if (n && inside(src, n, m->in_addr, m->in_len)) {
+		memcpy(dst, m->in + (src - m->in_addr), n);
+		return 0;
+	}
 	char *d = dst;
 	while (n) {
 		size_t k = MIN(n, (size_t)MIG_UCOPY_MAX);
@@ -1298,7 +1373,19 @@ int mig_user_in(void *dst, uintptr_t src, size_t n)
 
 int mig_user_out(uintptr_t dst, const void *src, size_t n)
 {
+	struct mig_proc *m = proc_current()->mig;
 	if (!range_sane(dst, n))
+		return -EFAULT;
+	if (m->out && n && inside(dst, n, m->out_addr, m->out_len)) {
+		/* Into the window, if it keeps it one run from its start. */
+		size_t at = dst - m->out_addr;
+		if (at <= m->out_extent) {
+			memcpy(m->out + at, src, n);
+			m->out_extent = MAX(m->out_extent, at + n);
+			return 0;
+		}
+	}
+	if (m->out && window_flush(m))
 		return -EFAULT;
 	const char *s = src;
 	while (n) {
@@ -1314,8 +1401,21 @@ int mig_user_out(uintptr_t dst, const void *src, size_t n)
 
 long mig_user_str(char *dst, uintptr_t src, size_t n)
 {
+	struct mig_proc *m = proc_current()->mig;
 	if (src >= VM_USER_TOP || n == 0 || n > MIG_UCOPY_MAX)
 		return -EFAULT;
+	if (window_overlaps(m, src, 1) && window_flush(m))
+		return -EFAULT;
+	if (inside(src, 1, m->in_addr, m->in_len)) {
+		/* A string the remote sent with the call (NUL included). */
+		size_t off = src - m->in_addr, room = MIN(m->in_len - off, n);
+		for (size_t k = 0; k < room; k++) {
+			if (m->in[off + k] == 0) {
+				memcpy(dst, m->in + off, k + 1);
+				return (long)k;
+			}
+		}
+	}
 	n = MIN(n, (size_t)(VM_USER_TOP - src));
 	void *buf;
 	size_t got;
@@ -1411,6 +1511,86 @@ static long come_home_for(unsigned long nr)
 	return mig_go(p, &again, -1, nr, NULL);
 }
 
+/*
+ * The calls whose buffers travel with them (design §4): the argument that
+ * holds the address of bytes the call reads (a path: a string; write's
+ * data: with its length argument) and of a buffer it fills (with its
+ * length argument, or a fixed size). -1: none.
+ */
+#define STAT_SIZE 144
+static const struct eager {
+	int16_t nr;
+	int8_t in, in_len; /* in_len -1 with in >= 0: a string */
+	int8_t out, out_len;
+	uint16_t out_size; /* out_len -1: this many bytes */
+} eager_calls[] = {
+	{0, -1, -1, 1, 2, 0}, /* read */
+	{1, 1, 2, -1, -1, 0}, /* write */
+	{2, 0, -1, -1, -1, 0}, /* open */
+	{4, 0, -1, 1, -1, STAT_SIZE}, /* stat */
+	{5, -1, -1, 1, -1, STAT_SIZE}, /* fstat */
+	{6, 0, -1, 1, -1, STAT_SIZE}, /* lstat */
+	{17, -1, -1, 1, 2, 0}, /* pread64 */
+	{18, 1, 2, -1, -1, 0}, /* pwrite64 */
+	{21, 0, -1, -1, -1, 0}, /* access */
+	{79, -1, -1, 0, 1, 0}, /* getcwd */
+	{80, 0, -1, -1, -1, 0}, /* chdir */
+	{83, 0, -1, -1, -1, 0}, /* mkdir */
+	{84, 0, -1, -1, -1, 0}, /* rmdir */
+	{87, 0, -1, -1, -1, 0}, /* unlink */
+	{217, -1, -1, 1, 2, 0}, /* getdents64 */
+	{257, 1, -1, -1, -1, 0}, /* openat */
+	{262, 1, -1, 2, -1, STAT_SIZE}, /* newfstatat */
+};
+
+/* Fill c's eager words (and *in, a kmalloc'ed copy of the in bytes) for
+ * call nr: only buffers that fit MIG_EAGER_MAX and that this process may
+ * read or write; anything else is left to MIG_UCOPY. */
+static void eager_buffers(unsigned long nr, const uint64_t a[6],
+			  struct mig_ctl *c, void **in, size_t *in_len)
+{
+	const struct eager *e = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(eager_calls); i++)
+		if (eager_calls[i].nr == (int)nr)
+			e = &eager_calls[i];
+	if (!e)
+		return;
+	if (e->in >= 0) {
+		uintptr_t addr = a[e->in];
+		size_t len = e->in_len >= 0 ? a[e->in_len] : 0;
+		uint8_t *buf = NULL;
+		if (e->in_len < 0) { /* a path: up to its NUL */
+			char *path;
+			if (user_path(addr, &path) == 0) {
+				len = strlen(path) + 1;
+				buf = (uint8_t *)path;
+			}
+		} else if (len && len <= MIG_EAGER_MAX &&
+			   (buf = kmalloc(len)) && user_in(buf, addr, len)) {
+			kfree(buf);
+			buf = NULL;
+		}
+		if (buf && len <= MIG_EAGER_MAX) {
+			c->i[1] |= MIG_SC_IN;
+			c->u[8] = addr;
+			*in = buf;
+			*in_len = len;
+		} else {
+			kfree(buf);
+		}
+	}
+	if (e->out >= 0) {
+		uintptr_t addr = a[e->out];
+		size_t len = e->out_len >= 0 ? a[e->out_len] : e->out_size;
+		if (len && len <= MIG_EAGER_MAX &&
+		    user_range_ok(addr, len, true)) {
+			c->i[1] |= MIG_SC_OUT;
+			c->u[9] = addr;
+			c->u[10] = len;
+		}
+	}
+}
+
 long mig_syscall(unsigned long nr, const uint64_t a[6])
 {
 	struct proc *p = proc_current();
@@ -1431,13 +1611,17 @@ long mig_syscall(unsigned long nr, const uint64_t a[6])
 			    .home_pid = (uint32_t)m->home_pid,
 			    .i = {(int32_t)nr}};
 	memcpy(c.u, a, 6 * sizeof *a);
+	void *in = NULL;
+	size_t in_len = 0;
+	eager_buffers(nr, a, &c, &in, &in_len);
 	spin_lock(&proc_lock);
 	c.u[6] = p->user.sigmask;
 	c.u[7] = ++m->seq;
 	m->ret_ready = false;
 	spin_unlock(&proc_lock);
 	size_t len;
-	uint8_t *buf = ctl_build(MIG_C_SYSCALL, &c, NULL, 0, &len);
+	uint8_t *buf = ctl_build(MIG_C_SYSCALL, &c, in, in_len, &len);
+	kfree(in);
 	if (!buf)
 		return -ENOMEM;
 	int rc =
@@ -1448,7 +1632,16 @@ long mig_syscall(unsigned long nr, const uint64_t a[6])
 		waitq_sleep(&m->wq, &proc_lock);
 	bool gone = rc || m->lost || m->ret_gone;
 	long res = m->ret;
+	void *data = m->ret_data;
+	size_t data_len = m->ret_len;
+	m->ret_data = NULL;
+	m->ret_len = 0;
 	spin_unlock(&proc_lock);
+	/* The answer's bytes for the out window (checked writable before
+	 * the call; nothing of the process ran since). */
+	if (data && !gone && data_len <= c.u[10])
+		user_out(c.u[9], data, data_len);
+	kfree(data);
 	if (nr == 13 && !gone && res == 0) /* rt_sigaction: the handlers run
 					      here: keep the table too */
 		syscall_run_local(nr, a);
@@ -1469,15 +1662,25 @@ static int h_sysret(unsigned node, const void *req, size_t len, void **reply,
 		count(&M.bad, 1);
 		return rc < 0 ? rc : -EINVAL;
 	}
+	void *data = NULL;
+	if (c.tail_len && !(data = kmalloc(c.tail_len)))
+		c.i[0] |=
+			MIG_RET_GONE; /* its answer is lost: it cannot go on */
+	if (data)
+		memcpy(data, c.tail, c.tail_len);
 	spin_lock(&proc_lock);
 	struct proc *p = find_remote(node, (int)c.home_pid);
 	if (p && c.u[1] == p->mig->seq && !p->mig->ret_ready) {
 		p->mig->ret = (long)c.u[0];
-		p->mig->ret_gone = c.i[0] == MIG_RET_GONE;
+		p->mig->ret_gone = c.i[0] & MIG_RET_GONE;
+		p->mig->ret_data = data;
+		p->mig->ret_len = c.tail_len;
 		p->mig->ret_ready = true;
 		waitq_wakeup_all(&p->mig->wq);
+		data = NULL;
 	}
 	spin_unlock(&proc_lock);
+	kfree(data);
 	return 0;
 }
 

@@ -45,10 +45,19 @@ struct mig_proc {
 	int home_pid; /* remote: the pid at home (getpid) */
 	unsigned nbackings; /* remote: the home's count (index bound) */
 	uint64_t fetched; /* remote: clean pages fetched from home */
-	/* Remote: the forwarded call in flight (MIG_SYSCALL/SYSRET). */
+	/* Remote: the forwarded call in flight (MIG_SYSCALL/SYSRET) and the
+	 * bytes its answer brought for the out window. */
 	uint64_t seq;
 	long ret;
 	bool ret_ready, ret_gone;
+	void *ret_data;
+	size_t ret_len;
+	/* Deputy: the eager buffers of the call being served: bytes the
+	 * remote sent (in) and a window to fill for its answer (out). */
+	uintptr_t in_addr, out_addr;
+	const uint8_t *in;
+	size_t in_len, out_len, out_extent;
+	uint8_t *out; /* NULL: no window (or given up on) */
 	/* Deputy only; proc_lock guards the queue and the flags. */
 	struct mig_backing *backings;
 	struct mig_req *reqs, *reqs_tail; /* forwarded calls to serve */

@@ -227,11 +227,11 @@ int mig_image_decode(const uint8_t *buf, size_t len, struct mig_image *im)
 static const struct {
 	uint8_t ni, nu; /* signed and unsigned words used */
 } layout[MIG_C_COUNT] = {
-	[MIG_C_COMMIT] = {1, 2},  [MIG_C_PAGES] = {1, 1},
-	[MIG_C_SYSCALL] = {1, 8}, [MIG_C_SYSRET] = {1, 2},
-	[MIG_C_UCOPY] = {2, 1},	  [MIG_C_PAGE] = {1, 1},
-	[MIG_C_SIGNAL] = {3, 2},  [MIG_C_EXIT] = {1, 1},
-	[MIG_C_WHERE] = {1, 0},	  [MIG_C_GOTO] = {1, 0},
+	[MIG_C_COMMIT] = {1, 2},   [MIG_C_PAGES] = {1, 1},
+	[MIG_C_SYSCALL] = {2, 11}, [MIG_C_SYSRET] = {1, 2},
+	[MIG_C_UCOPY] = {2, 1},	   [MIG_C_PAGE] = {1, 1},
+	[MIG_C_SIGNAL] = {3, 2},   [MIG_C_EXIT] = {1, 1},
+	[MIG_C_WHERE] = {1, 0},	   [MIG_C_GOTO] = {1, 0},
 };
 
 #define PAGE_ENTRY (8 + MIG_PAGE_SIZE)
@@ -269,9 +269,23 @@ static int check_ctl(enum mig_ctl_type t, const struct mig_ctl *c)
 		}
 		return 0;
 	case MIG_C_SYSCALL:
-		return i[0] >= 0 && i[0] < 1024 ? 0 : -EINVAL;
+		if (i[0] < 0 || i[0] >= 1024 || i[1] < 0 || i[1] > 3)
+			return -EINVAL;
+		if (!(i[1] & MIG_SC_IN)
+			    ? c->tail_len != 0 || u[8] != 0
+			    : !c->tail_len || u[8] >= MIG_USER_TOP ||
+				      c->tail_len > MIG_USER_TOP - u[8])
+			return -EINVAL;
+		if (!(i[1] & MIG_SC_OUT) ? u[9] != 0 || u[10] != 0
+					 : !u[10] || u[10] > MIG_EAGER_MAX ||
+						   u[9] >= MIG_USER_TOP ||
+						   u[10] > MIG_USER_TOP - u[9])
+			return -EINVAL;
+		return 0;
 	case MIG_C_SYSRET:
-		return i[0] == 0 || i[0] == MIG_RET_GONE ? 0 : -EINVAL;
+		if (i[0] < 0 || i[0] > (MIG_RET_GONE | MIG_RET_OUT))
+			return -EINVAL;
+		return (i[0] & MIG_RET_OUT) || !c->tail_len ? 0 : -EINVAL;
 	case MIG_C_UCOPY:
 		if (i[0] < MIG_UC_IN || i[0] > MIG_UC_STR || i[1] < 0 ||
 		    (uint32_t)i[1] > MIG_UCOPY_MAX || u[0] >= MIG_USER_TOP ||
@@ -320,6 +334,8 @@ int mig_ctl_decode(enum mig_ctl_type t, const uint8_t *buf, size_t len,
 		if (c->i[1] < 0 || (uint32_t)c->i[1] > MIG_UCOPY_MAX)
 			return -EPROTO;
 		want = (size_t)c->i[1];
+	} else if (t == MIG_C_SYSCALL || t == MIG_C_SYSRET) {
+		want = c->tail_len <= MIG_EAGER_MAX ? c->tail_len : 0;
 	}
 	if (c->tail_len != want)
 		return -EPROTO;

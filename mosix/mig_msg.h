@@ -91,8 +91,11 @@ int mig_image_decode(const uint8_t *buf, size_t len, struct mig_image *im);
 enum mig_ctl_type {
 	MIG_C_COMMIT, /* u0 id, u1 pages sent; i0 abort */
 	MIG_C_PAGES, /* u0 id, i0 count; tail: count × (u64 va, page) */
-	MIG_C_SYSCALL, /* i0 nr; u0..u5 args, u6 sigmask, u7 sequence */
-	MIG_C_SYSRET, /* i0 flags (MIG_RET_*); u0 result, u1 sequence */
+	MIG_C_SYSCALL, /* i0 nr, i1 flags (MIG_SC_*); u0..u5 args, u6 sigmask,
+			  u7 sequence, u8 in address, u9 out address, u10
+			  out length; tail: the in bytes (eager) */
+	MIG_C_SYSRET, /* i0 flags (MIG_RET_*); u0 result, u1 sequence; tail:
+			 the out window's first bytes (MIG_RET_OUT) */
 	MIG_C_UCOPY, /* i0 op, i1 length; u0 address; tail: OUT's bytes */
 	MIG_C_PAGE, /* i0 backing index; u0 offset */
 	MIG_C_SIGNAL, /* i0 sig (0: a probe), i1 code, i2 pid; u0 status,
@@ -112,11 +115,19 @@ enum mig_ucopy_op {
 };
 
 #define MIG_RET_GONE 1 /* the deputy could not serve it: the process ends */
+#define MIG_RET_OUT 2 /* the tail goes to the call's out window */
+/* Eager buffers of a forwarded call (design §4): the remote sends the
+ * bytes a call will read (write's data, a path) with it, and names a
+ * window the reply fills (read's buffer, a struct stat), so most calls
+ * cost one round trip and no MIG_UCOPY. */
+#define MIG_SC_IN 1 /* the tail holds user bytes at u8 */
+#define MIG_SC_OUT 2 /* [u9, u9 + u10) is writable: reply with its bytes */
+#define MIG_EAGER_MAX (64u * 1024)
 
 struct mig_ctl {
 	uint32_t home_node, home_pid;
 	int32_t i[3];
-	uint64_t u[8];
+	uint64_t u[11];
 	const uint8_t *tail; /* decoded: points into the buffer */
 	size_t tail_len;
 };

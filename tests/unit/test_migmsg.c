@@ -196,6 +196,15 @@ TEST(ctl_round_trips)
 	CHECK_EQ(out.i[0], 39);
 	CHECK_EQ(out.u[5], 6);
 	CHECK_EQ(out.u[7], 77);
+	/* A write with its data, a stat with its window. */
+	struct mig_ctl w = {.home_node = 1,
+			    .home_pid = 9,
+			    .i = {1, MIG_SC_IN | MIG_SC_OUT},
+			    .u = {[8] = 0x5000, [9] = 0x6000, [10] = 144}};
+	CHECK_EQ(decode_ctl(MIG_C_SYSCALL, &w, "data", 4, &out), 0);
+	CHECK_EQ(out.tail_len, 4);
+	CHECK_EQ(out.u[8], 0x5000);
+	CHECK_EQ(out.u[10], 144);
 	struct mig_ctl ret = {.home_node = 1,
 			      .home_pid = 9,
 			      .i = {0},
@@ -246,8 +255,28 @@ TEST(ctl_rejects)
 	CTL_BAD(MIG_C_SYSCALL, C(.home_pid = 0x80000000u), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_SYSCALL, C(.i = {1024}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_SYSCALL, C(.i = {-1}), NULL, 0, -EINVAL);
-	CTL_BAD(MIG_C_SYSCALL, C(.i = {1}), "x", 1, -EPROTO); /* a tail */
-	CTL_BAD(MIG_C_SYSRET, C(.i = {2}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSCALL, C(.i = {1}), "x", 1, -EINVAL); /* tail, no IN */
+	CTL_BAD(MIG_C_SYSCALL, C(.i = {1, MIG_SC_IN}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSCALL, C(.i = {1, 4}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSCALL,
+		C(.i = {1, MIG_SC_IN}, .u = {[8] = MIG_USER_TOP}), "x", 1,
+		-EINVAL);
+	CTL_BAD(MIG_C_SYSCALL, C(.i = {1, MIG_SC_OUT}, .u = {[9] = 0x1000}),
+		NULL, 0, -EINVAL); /* an empty window */
+	CTL_BAD(MIG_C_SYSCALL,
+		C(.i = {1, MIG_SC_OUT},
+		  .u = {[9] = 0x1000, [10] = MIG_EAGER_MAX + 1}),
+		NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSCALL, C(.i = {1}, .u = {[10] = 8}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSCALL,
+		C(.i = {1, MIG_SC_IN | MIG_SC_OUT},
+		  .u = {[8] = 0x2000, [9] = 0x1000, [10] = 144}),
+		"abc", 4, 0);
+	CTL_BAD(MIG_C_SYSRET, C(.i = {4}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_SYSRET, C(.i = {0}), "x", 1, -EINVAL); /* no OUT */
+	CTL_BAD(MIG_C_SYSRET, C(.i = {MIG_RET_OUT}), "x", 1, 0);
+	static uint8_t big[MIG_EAGER_MAX + 1];
+	CTL_BAD(MIG_C_SYSRET, C(.i = {MIG_RET_OUT}), big, sizeof big, -EPROTO);
 	CTL_BAD(MIG_C_COMMIT, C(.i = {2}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_UCOPY, C(.i = {5, 1}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_UCOPY, C(.i = {MIG_UC_IN, -1}), NULL, 0, -EINVAL);

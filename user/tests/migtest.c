@@ -29,9 +29,10 @@
  * -n NODE before the subcommand: first migrate itself to NODE (the
  * migrate system call, user/include/shoal.h) and check it arrived.
  *
- * Clocks are per node (CLOCK_MONOTONIC is LOCAL), so waits measure time
- * as a sum of small steps (struct watch): a process that moves to a node
- * whose clock reads differently keeps counting its own time.
+ * Waits measure time as a sum of small steps (struct watch), so a clock
+ * that jumps cannot end them early or make them hang; `spin` also checks
+ * that CLOCK_MONOTONIC never goes back (Shoal keeps a moved process on its
+ * home's time base).
  */
 #define PROG "migtest"
 #include "ucommon.h"
