@@ -147,6 +147,7 @@ static struct {
 	bool quick[LINK_T_COUNT]; /* link_register_quick */
 	void (*watch)(unsigned node, bool up); /* link_set_peer_watch */
 	struct link_work *quick_head, *quick_tail; /* L.wlock */
+	bool quick_new; /* L.lock: this input queued a quick request */
 	uint64_t no_handler, bad_msgs, worker_fail;
 } L;
 
@@ -327,6 +328,7 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 			L.quick_head = w;
 		L.quick_tail = w;
 		spin_unlock(&L.wlock);
+		L.quick_new = true;
 		return;
 	}
 	work_push(w);
@@ -422,8 +424,14 @@ static void link_rx(struct netdev *dev, const void *frame, size_t len)
 	if (dev != L.dev)
 		return; /* the Linker lives on NIC1 only */
 	sleeplock_acquire(&L.lock);
+	L.quick_new = false;
 	link_tp_input(L.tp, frame, len, time_ns());
-	engine_poll_locked();
+	/* A quick request's reply is sent next, and that send polls (so
+	 * does a failure to send it, in serve): a poll here would only
+	 * arm linkd for the request's delayed ack, which the reply
+	 * carries. */
+	if (!L.quick_new)
+		engine_poll_locked();
 	sleeplock_release(&L.lock);
 	serve_quick();
 }
@@ -870,8 +878,13 @@ static void serve(struct link_work *w)
 	size_t n = status < 0 ? 0 : reply_len;
 	int r = send_msg(w->node, chan_for(n), &m, reply, n, NULL);
 	kfree(reply);
-	if (r < 0)
+	if (r < 0) {
 		L.worker_fail++; /* the caller times out or sees the node go */
+		/* A quick request's input left its poll to this send. */
+		sleeplock_acquire(&L.lock);
+		engine_poll_locked();
+		sleeplock_release(&L.lock);
+	}
 }
 
 static void link_worker(void *arg)
