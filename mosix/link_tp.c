@@ -1393,6 +1393,10 @@ uint64_t link_tp_poll(struct link_tp *tp, uint64_t now_ns)
 		next = min64(next, dead);
 		for (unsigned ci = 0; ci < LINK_CHANNELS; ci++) {
 			struct chan *c = &p->s->ch[ci];
+			/* No timer armed, nothing queued: nothing to do (the
+			 * glue polls after every input and send). */
+			if (!c->rto_at && !c->ack_at && !c->cur)
+				continue;
 			if (c->rto_at && now_ns >= c->rto_at)
 				chan_rto(tp, p, ci, now_ns);
 			chan_push(tp, p, ci, now_ns);
