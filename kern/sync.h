@@ -90,6 +90,10 @@ void thread_sleep_ns(uint64_t ns);
  * switch: cheaper than a wakeup for a timer thread whose next deadline
  * moved (the Linker's linkd). */
 void thread_wake_by(struct thread *t, uint64_t deadline);
+/* If t sleeps with a deadline, it wakes at deadline instead, earlier or
+ * later (its sleep's caller must check why it woke): a timer thread whose
+ * next deadline moved back is not woken for nothing. */
+void thread_wake_at(struct thread *t, uint64_t deadline);
 struct thread *thread_current(void);
 /* End the calling thread (its stack is freed after the next switch). */
 __attribute__((noreturn)) void thread_exit(void);

@@ -340,6 +340,16 @@ void thread_wake_by(struct thread *t, uint64_t deadline)
 	irq_restore(f);
 }
 
+void thread_wake_at(struct thread *t, uint64_t deadline)
+{
+	unsigned long f = irq_save();
+	if (t->state == T_SLEEPING && t->wake_ns && deadline != t->wake_ns) {
+		timer_remove(t);
+		timer_insert(t, deadline);
+	}
+	irq_restore(f);
+}
+
 void thread_sleep_ns(uint64_t ns)
 {
 	unsigned long f = irq_save();

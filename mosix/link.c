@@ -6,10 +6,10 @@
  * Threads:
  *   ethN-rx       NIC1's receive thread calls link_rx for every 0x88B5
  *                 frame: engine input under L.lock.
- *   linkd         sleeps until the engine's next deadline (brought forward
- *                 by thread_wake_by when an input or a send moves it) and
- *                 runs link_tp_poll: hellos, retransmissions, delayed acks,
- *                 down detection.
+ *   linkd         sleeps until the engine's next deadline (its timer moved
+ *                 by thread_wake_at when an input or a send changes it)
+ *                 and runs link_tp_poll: hellos, retransmissions, delayed
+ *                 acks, down detection.
  *   link-wN       workers: run handlers for requests and one-way messages
  *                 (requests for a quick handler are served by the receive
  *                 thread itself, after it has let go of the engine).
@@ -73,37 +73,45 @@ struct link_msg {
 	uint64_t id;
 };
 
-/* A message out: its buffer stays alive until the engine's sent(). */
+/* A message out, in one allocation with its bytes (header and payload
+ * right behind it, or behind the struct link_call_st that holds it): the
+ * engine's record of it and the cookie of its sent(). All of it stays
+ * alive until then. */
 struct link_out {
-	void *buf;
+	struct link_tp_msg tm;
 	struct link_call_st *call; /* NULL for one-way messages and replies */
 	struct link_track *track; /* a tracked one-way message, or NULL */
 };
 
-/* A call waiting for its reply. */
+/* A call waiting for its reply; its request follows it in memory. */
 struct link_call_st {
 	struct link_call_st *next; /* L.calls */
 	uint64_t id;
 	unsigned node;
-	struct thread *waiter;
 	struct waitq wq;
 	bool done; /* replied or failed: status, reply set */
 	bool gone; /* the caller returned; free at sent() */
 	bool sent; /* the engine is done with the request buffer */
 	int status;
-	void *reply;
-	size_t reply_len;
+	void *reply; /* the reply's allocation (rx_base), when done */
+	size_t reply_len; /* of the message at reply + LINK_ROOM */
 	struct link_out out;
 };
 
-/* A received request or one-way message for the workers. */
+/* A received request or one-way message for the workers: it lives in the
+ * LINK_ROOM bytes in front of the message (work_of). */
 struct link_work {
 	struct link_work *next;
 	unsigned node;
 	struct link_msg m;
-	void *msg; /* the whole message (header included), kmalloc'ed */
-	size_t len;
+	size_t len; /* of the message, header included */
 };
+
+/* Every buffer the engine allocates (env->alloc: reassembly buffers, its
+ * sessions) has LINK_ROOM bytes in front of it, so a received message
+ * carries room for its work item: a request costs one allocation. A
+ * multiple of 16 keeps kmalloc's alignment. */
+#define LINK_ROOM ((sizeof(struct link_work) + 15) & ~(size_t)15)
 
 static struct {
 	bool enabled;
@@ -139,6 +147,7 @@ static struct {
 	bool quick[LINK_T_COUNT]; /* link_register_quick */
 	void (*watch)(unsigned node, bool up); /* link_set_peer_watch */
 	struct link_work *quick_head, *quick_tail; /* L.wlock */
+	bool quick_new; /* L.lock: this input queued a quick request */
 	uint64_t no_handler, bad_msgs, worker_fail;
 } L;
 
@@ -184,12 +193,35 @@ static int link_xmit(void *ctx, const void *frame, size_t len)
 
 static void *link_alloc(void *ctx, size_t size)
 {
-	return kmalloc(size);
+	uint8_t *p = kmalloc(LINK_ROOM + size);
+	return p ? p + LINK_ROOM : NULL;
+}
+
+/* The allocation an engine buffer (a delivered message) lives in. */
+static void *rx_base(void *msg)
+{
+	return (uint8_t *)msg - LINK_ROOM;
+}
+
+static void rx_free(void *msg)
+{
+	if (msg)
+		kfree(rx_base(msg));
 }
 
 static void link_free(void *ctx, void *p)
 {
-	kfree(p);
+	rx_free(p);
+}
+
+static struct link_work *work_of(void *msg)
+{
+	return rx_base(msg);
+}
+
+static void *work_msg(struct link_work *w)
+{
+	return (uint8_t *)w + LINK_ROOM;
 }
 
 static void call_finish(struct link_call_st *c, int status, void *reply,
@@ -219,7 +251,6 @@ static struct link_call_st *call_unlink(uint64_t id)
 static void call_free(struct link_call_st *c)
 {
 	kfree(c->reply);
-	kfree(c->out.buf);
 	kfree(c);
 }
 
@@ -229,7 +260,6 @@ static void link_sent(void *ctx, void *cookie, int status)
 	struct link_call_st *c = o->call;
 	if (!c) {
 		struct link_track *t = o->track;
-		kfree(o->buf);
 		kfree(o);
 		if (t) {
 			spin_lock(&t->lock);
@@ -262,7 +292,7 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 	struct link_msg m;
 	if (!msg_decode(msg, len, &m)) {
 		L.bad_msgs++;
-		kfree(msg);
+		rx_free(msg);
 		return;
 	}
 	if (m.kind == LINK_K_REPLY) {
@@ -270,8 +300,8 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 		struct link_call_st *c = call_unlink(m.id);
 		if (c && c->node == node) {
 			/* Keep the whole buffer; the payload starts past the
-			 * header (link_call moves it down). */
-			call_finish(c, m.status, msg, len);
+			 * room and the header (link_call moves it down). */
+			call_finish(c, m.status, rx_base(msg), len);
 			msg = NULL;
 		} else if (c) {
 			/* An id from the wrong node: put it back. */
@@ -280,19 +310,12 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 			L.bad_msgs++;
 		}
 		spin_unlock(&L.clock);
-		kfree(msg); /* late reply of an abandoned call */
+		rx_free(msg); /* late reply of an abandoned call */
 		return;
 	}
-	struct link_work *w = kmalloc(sizeof *w);
-	if (!w) {
-		/* The engine has acknowledged it: the sender will time out. */
-		L.worker_fail++;
-		kfree(msg);
-		return;
-	}
+	struct link_work *w = work_of(msg);
 	w->node = node;
 	w->m = m;
-	w->msg = msg;
 	w->len = len;
 	w->next = NULL;
 	if (m.kind == LINK_K_REQUEST && L.quick[m.type]) {
@@ -305,6 +328,7 @@ static void link_deliver(void *ctx, unsigned node, unsigned chan, void *msg,
 			L.quick_head = w;
 		L.quick_tail = w;
 		spin_unlock(&L.wlock);
+		L.quick_new = true;
 		return;
 	}
 	work_push(w);
@@ -360,11 +384,14 @@ static void engine_poll_locked(void)
 {
 	uint64_t d = link_tp_poll(L.tp, time_ns());
 	spin_lock(&L.wlock);
-	if (d < L.deadline) {
-		/* linkd sleeps until L.deadline: bring its timer forward
-		 * rather than wake it (a switch per frame otherwise). */
+	if (d != L.deadline) {
+		/* linkd sleeps until L.deadline: move its timer rather than
+		 * wake it (a switch per frame otherwise), and move it back
+		 * too when a timer was cancelled (an ack that went out with
+		 * a reply, a retransmission no longer needed): it would wake
+		 * for nothing to do. */
 		L.deadline = d;
-		thread_wake_by(L.linkd, d);
+		thread_wake_at(L.linkd, d);
 	}
 	spin_unlock(&L.wlock);
 }
@@ -388,7 +415,6 @@ static void serve_quick(void)
 		if (!w)
 			return;
 		serve(w);
-		kfree(w->msg);
 		kfree(w);
 	}
 }
@@ -398,8 +424,14 @@ static void link_rx(struct netdev *dev, const void *frame, size_t len)
 	if (dev != L.dev)
 		return; /* the Linker lives on NIC1 only */
 	sleeplock_acquire(&L.lock);
+	L.quick_new = false;
 	link_tp_input(L.tp, frame, len, time_ns());
-	engine_poll_locked();
+	/* A quick request's reply is sent next, and that send polls (so
+	 * does a failure to send it, in serve): a poll here would only
+	 * arm linkd for the request's delayed ack, which the reply
+	 * carries. */
+	if (!L.quick_new)
+		engine_poll_locked();
 	sleeplock_release(&L.lock);
 	serve_quick();
 }
@@ -427,8 +459,8 @@ static void linkd(void *arg)
 		spin_unlock(&L.wlock);
 		sleeplock_release(&L.lock);
 		serve_quick();
-		/* Until the deadline, which engine_poll_locked may bring
-		 * forward (thread_wake_by) while we sleep. */
+		/* Until the deadline, which engine_poll_locked may move
+		 * (thread_wake_at) while we sleep. */
 		spin_lock(&L.wlock);
 		while (time_ns() < L.deadline)
 			waitq_sleep_intr(NULL, &L.wlock, L.deadline);
@@ -436,11 +468,12 @@ static void linkd(void *arg)
 	}
 }
 
-static int engine_send(unsigned node, unsigned chan, void *buf, size_t len,
-		       struct link_out *out)
+static int engine_send(unsigned node, unsigned chan, const void *buf,
+		       size_t len, struct link_out *out)
 {
 	sleeplock_acquire(&L.lock);
-	int r = link_tp_send(L.tp, node, chan, buf, len, out, time_ns());
+	int r = link_tp_send_msg(L.tp, node, chan, &out->tm, buf, len, out,
+				 time_ns());
 	engine_poll_locked();
 	sleeplock_release(&L.lock);
 	return r;
@@ -463,29 +496,25 @@ static int check_target(unsigned node, enum link_type type, size_t len)
 	return 0;
 }
 
-/* A kmalloc'ed message: header + a copy of payload. */
-static void *msg_build(const struct link_msg *m, const void *payload,
-		       size_t len)
+/* Header m and a copy of payload at buf. */
+static void msg_fill(uint8_t *buf, const struct link_msg *m,
+		     const void *payload, size_t len)
 {
-	uint8_t *buf = kmalloc(LINK_HDR + len);
-	if (!buf)
-		return NULL;
 	msg_encode(buf, m);
 	if (len)
 		memcpy(buf + LINK_HDR, payload, len);
-	return buf;
 }
 
-/* Send buf (ownership passes here); t (may be NULL) counts it. */
-static int send_owned(unsigned node, unsigned chan, void *buf, size_t len,
-		      struct link_track *t)
+/* Send message m with len bytes of payload, one-way or a reply; t (may be
+ * NULL) counts it. */
+static int send_msg(unsigned node, unsigned chan, const struct link_msg *m,
+		    const void *payload, size_t len, struct link_track *t)
 {
-	struct link_out *o = kmalloc(sizeof *o);
-	if (!o) {
-		kfree(buf);
+	struct link_out *o = kmalloc(sizeof *o + LINK_HDR + len);
+	if (!o)
 		return -ENOMEM;
-	}
-	o->buf = buf;
+	uint8_t *buf = (uint8_t *)(o + 1);
+	msg_fill(buf, m, payload, len);
 	o->call = NULL;
 	o->track = t;
 	if (t) {
@@ -493,9 +522,8 @@ static int send_owned(unsigned node, unsigned chan, void *buf, size_t len,
 		t->pending++;
 		spin_unlock(&t->lock);
 	}
-	int r = engine_send(node, chan, buf, len, o);
+	int r = engine_send(node, chan, buf, LINK_HDR + len, o);
 	if (r < 0) {
-		kfree(buf);
 		kfree(o);
 		if (t) {
 			spin_lock(&t->lock);
@@ -556,10 +584,7 @@ static int send_oneway(unsigned node, unsigned chan, enum link_type type,
 	if (chan >= LINK_CHANNELS)
 		return -EINVAL;
 	struct link_msg m = {.type = (uint8_t)type, .kind = LINK_K_ONEWAY};
-	void *buf = msg_build(&m, payload, len);
-	if (!buf)
-		return -ENOMEM;
-	return send_owned(node, chan, buf, LINK_HDR + len, t);
+	return send_msg(node, chan, &m, payload, len, t);
 }
 
 int link_send(unsigned node, unsigned chan, enum link_type type,
@@ -615,30 +640,26 @@ int link_call_opt(unsigned node, enum link_type type, const void *req,
 	int r = check_target(node, type, len);
 	if (r < 0)
 		return r;
-	struct link_call_st *c = kzalloc(sizeof *c);
+	/* The call and its request in one allocation. */
+	struct link_call_st *c = kmalloc(sizeof *c + LINK_HDR + len);
 	if (!c)
 		return -ENOMEM;
+	memset(c, 0, sizeof *c);
 	waitq_init(&c->wq);
 	c->node = node;
-	c->waiter = thread_current();
 	c->out.call = c;
+	/* Listed before the request exists: no reply can come before it. */
 	spin_lock(&L.clock);
 	c->id = ++L.next_id;
-	spin_unlock(&L.clock);
-	struct link_msg m = {
-		.type = (uint8_t)type, .kind = LINK_K_REQUEST, .id = c->id};
-	c->out.buf = msg_build(&m, req, len);
-	if (!c->out.buf) {
-		kfree(c);
-		return -ENOMEM;
-	}
-	spin_lock(&L.clock);
 	c->next = L.calls;
 	L.calls = c;
 	spin_unlock(&L.clock);
+	struct link_msg m = {
+		.type = (uint8_t)type, .kind = LINK_K_REQUEST, .id = c->id};
+	uint8_t *msg = (uint8_t *)(c + 1);
+	msg_fill(msg, &m, req, len);
 
-	r = engine_send(node, chan_for(len), c->out.buf, LINK_HDR + len,
-			&c->out);
+	r = engine_send(node, chan_for(len), msg, LINK_HDR + len, &c->out);
 	spin_lock(&L.clock);
 	if (r < 0) {
 		/* The engine refused it: sent() will never come. */
@@ -671,9 +692,10 @@ int link_call_opt(unsigned node, enum link_type type, const void *req,
 		kfree(buf);
 		return r;
 	}
-	/* The payload past the header, moved to the buffer's start. */
+	/* The payload past the room and the header, moved to the start of
+	 * the allocation. */
 	*reply_len = blen - LINK_HDR;
-	memmove(buf, (uint8_t *)buf + LINK_HDR, *reply_len);
+	memmove(buf, (uint8_t *)buf + LINK_ROOM + LINK_HDR, *reply_len);
 	*reply = buf;
 	return r;
 }
@@ -830,7 +852,7 @@ static struct link_work *work_pop(void)
 
 static void serve(struct link_work *w)
 {
-	const uint8_t *payload = (const uint8_t *)w->msg + LINK_HDR;
+	const uint8_t *payload = (const uint8_t *)work_msg(w) + LINK_HDR;
 	size_t plen = w->len - LINK_HDR;
 	link_handler_fn fn = L.handlers[w->m.type];
 	void *reply = NULL;
@@ -854,11 +876,15 @@ static void serve(struct link_work *w)
 			     .status = status,
 			     .id = w->m.id};
 	size_t n = status < 0 ? 0 : reply_len;
-	void *buf = msg_build(&m, reply, n);
+	int r = send_msg(w->node, chan_for(n), &m, reply, n, NULL);
 	kfree(reply);
-	if (!buf ||
-	    send_owned(w->node, chan_for(n), buf, LINK_HDR + n, NULL) < 0)
+	if (r < 0) {
 		L.worker_fail++; /* the caller times out or sees the node go */
+		/* A quick request's input left its poll to this send. */
+		sleeplock_acquire(&L.lock);
+		engine_poll_locked();
+		sleeplock_release(&L.lock);
+	}
 }
 
 static void link_worker(void *arg)
@@ -873,7 +899,6 @@ static void link_worker(void *arg)
 
 		bool oneway = w->m.kind != LINK_K_REQUEST;
 		serve(w);
-		kfree(w->msg);
 		kfree(w);
 
 		spin_lock(&L.wlock);

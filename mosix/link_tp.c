@@ -167,15 +167,8 @@ enum {
 
 /* ---------------------------------------------------------------- state */
 
-/* A message given to link_tp_send (descriptor from env->alloc). */
-struct smsg {
-	struct smsg *next;
-	const uint8_t *buf;
-	void *cookie;
-	uint32_t len;
-	uint32_t next_off; /* first byte not yet put in a frame */
-	uint32_t first_seq; /* seq of its first fragment, once sent */
-};
+/* A queued message is a struct link_tp_msg (link_tp.h): from env->alloc
+ * (link_tp_send), or the caller's (link_tp_send_msg). */
 
 #define SS_LAST 0x01
 #define SS_SACKED 0x02
@@ -183,7 +176,7 @@ struct smsg {
 
 /* A frame in flight: seq maps to slot seq & wmask. */
 struct sslot {
-	struct smsg *msg;
+	struct link_tp_msg *msg;
 	uint64_t sent_ns; /* last (re)transmission */
 	uint32_t xmit; /* its (last) transmission number on the channel */
 	uint32_t off;
@@ -212,7 +205,7 @@ struct reasm {
 
 struct chan {
 	/* sender: messages head..tail, cur = first with bytes not yet sent */
-	struct smsg *head, *tail, *cur;
+	struct link_tp_msg *head, *tail, *cur;
 	uint32_t queued;
 	uint32_t snd_una, snd_nxt;
 	uint32_t peer_win, inflight_max, backoff;
@@ -560,7 +553,7 @@ static void chan_push(struct link_tp *tp, struct peer *p, unsigned ci,
 						    : tp->cfg.window;
 	size_t maxpay = payload_max(tp);
 	while (c->cur && c->snd_nxt - c->snd_una < win) {
-		struct smsg *m = c->cur;
+		struct link_tp_msg *m = c->cur;
 		uint32_t n = m->len - m->next_off;
 		if (n > maxpay)
 			n = (uint32_t)maxpay;
@@ -599,7 +592,7 @@ static void chan_push(struct link_tp *tp, struct peer *p, unsigned ci,
 
 static void complete_head(struct link_tp *tp, struct chan *c, int status)
 {
-	struct smsg *m = c->head;
+	struct link_tp_msg *m = c->head;
 	c->head = m->next;
 	if (!c->head)
 		c->tail = NULL;
@@ -607,7 +600,8 @@ static void complete_head(struct link_tp *tp, struct chan *c, int status)
 		c->cur = m->next;
 	c->queued--;
 	void *cookie = m->cookie;
-	tp->env.free(tp->env.ctx, m);
+	if (m->owned)
+		tp->env.free(tp->env.ctx, m);
 	if (status)
 		tp->st.msgs_failed++;
 	else
@@ -1399,6 +1393,10 @@ uint64_t link_tp_poll(struct link_tp *tp, uint64_t now_ns)
 		next = min64(next, dead);
 		for (unsigned ci = 0; ci < LINK_CHANNELS; ci++) {
 			struct chan *c = &p->s->ch[ci];
+			/* No timer armed, nothing queued: nothing to do (the
+			 * glue polls after every input and send). */
+			if (!c->rto_at && !c->ack_at && !c->cur)
+				continue;
 			if (c->rto_at && now_ns >= c->rto_at)
 				chan_rto(tp, p, ci, now_ns);
 			chan_push(tp, p, ci, now_ns);
@@ -1413,24 +1411,29 @@ uint64_t link_tp_poll(struct link_tp *tp, uint64_t now_ns)
 	return next;
 }
 
-int link_tp_send(struct link_tp *tp, unsigned node, unsigned chan,
-		 const void *buf, size_t len, void *cookie, uint64_t now_ns)
+/* Check a send; 0 or its error. */
+static int send_check(struct link_tp *tp, unsigned node, unsigned chan,
+		      const void *buf, size_t len)
 {
 	if (node >= LINK_MAX_NODES || chan >= LINK_CHANNELS ||
 	    node == tp->self || (!buf && len))
 		return -EINVAL;
 	if (len > LINK_MSG_MAX)
 		return -EMSGSIZE;
-	struct peer *p = &tp->peer[node];
+	const struct peer *p = &tp->peer[node];
 	if (p->state != LINK_PEER_UP)
 		return -EHOSTDOWN;
+	if (p->s->ch[chan].queued >= tp->cfg.queue_max)
+		return -ENOBUFS;
+	return 0;
+}
+
+/* Queue checked message m and send what the window allows. */
+static void send_queue(struct link_tp *tp, unsigned node, unsigned chan,
+		       struct link_tp_msg *m, uint64_t now)
+{
+	struct peer *p = &tp->peer[node];
 	struct chan *c = &p->s->ch[chan];
-	if (c->queued >= tp->cfg.queue_max)
-		return -ENOBUFS;
-	struct smsg *m = tp->env.alloc(tp->env.ctx, sizeof *m);
-	if (!m)
-		return -ENOBUFS;
-	*m = (struct smsg){.buf = buf, .cookie = cookie, .len = (uint32_t)len};
 	if (c->tail)
 		c->tail->next = m;
 	else
@@ -1439,7 +1442,36 @@ int link_tp_send(struct link_tp *tp, unsigned node, unsigned chan,
 	if (!c->cur)
 		c->cur = m;
 	c->queued++;
-	chan_push(tp, p, chan, now_ns);
+	chan_push(tp, p, chan, now);
+}
+
+int link_tp_send(struct link_tp *tp, unsigned node, unsigned chan,
+		 const void *buf, size_t len, void *cookie, uint64_t now_ns)
+{
+	int r = send_check(tp, node, chan, buf, len);
+	if (r)
+		return r;
+	struct link_tp_msg *m = tp->env.alloc(tp->env.ctx, sizeof *m);
+	if (!m)
+		return -ENOBUFS;
+	*m = (struct link_tp_msg){.buf = buf,
+				  .cookie = cookie,
+				  .len = (uint32_t)len,
+				  .owned = true};
+	send_queue(tp, node, chan, m, now_ns);
+	return 0;
+}
+
+int link_tp_send_msg(struct link_tp *tp, unsigned node, unsigned chan,
+		     struct link_tp_msg *m, const void *buf, size_t len,
+		     void *cookie, uint64_t now_ns)
+{
+	int r = send_check(tp, node, chan, buf, len);
+	if (r)
+		return r;
+	*m = (struct link_tp_msg){
+		.buf = buf, .cookie = cookie, .len = (uint32_t)len};
+	send_queue(tp, node, chan, m, now_ns);
 	return 0;
 }
 

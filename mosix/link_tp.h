@@ -7,8 +7,8 @@
  * described at the top of link_tp.c and in docs/linker.md.
  *
  * Interface: link_tp_init, then link_tp_input for every received frame,
- * link_tp_poll at (or after) the deadline it returned, link_tp_send to queue
- * messages. Time only comes in as now_ns (monotonic nanoseconds).
+ * link_tp_poll at (or after) the deadline it returned, link_tp_send (or
+ * link_tp_send_msg, with the caller's record) to queue messages. Time only comes in as now_ns (monotonic nanoseconds).
  *
  * Not thread-safe: the caller holds one lock around every link_tp_* call;
  * callbacks run under it and must not call back into link_tp_*. No static
@@ -164,6 +164,21 @@ struct link_stats { /* engine-wide counters */
 };
 const char *link_drop_name(enum link_drop d);
 
+/* The engine's record of one queued message. link_tp_send allocates it
+ * (env->alloc); link_tp_send_msg takes the caller's, which must stay valid
+ * and untouched until env->sent(cookie) (a glue can keep it beside the
+ * message buffer: one allocation per message instead of two). Its fields
+ * belong to the engine. */
+struct link_tp_msg {
+	struct link_tp_msg *next;
+	const uint8_t *buf;
+	void *cookie;
+	uint32_t len;
+	uint32_t next_off; /* first byte not yet put in a frame */
+	uint32_t first_seq; /* seq of its first fragment, once sent */
+	bool owned; /* from env->alloc: the engine frees it */
+};
+
 struct link_tp; /* opaque; the glue allocates link_tp_size() bytes */
 size_t link_tp_size(void);
 /* self_node < LINK_MAX_NODES; epoch identifies this boot (grows from boot to
@@ -196,6 +211,11 @@ uint64_t link_tp_poll(struct link_tp *tp, uint64_t now_ns);
  * allowed. On 0, sent() is always called exactly once later. */
 int link_tp_send(struct link_tp *tp, unsigned node, unsigned chan,
 		 const void *buf, size_t len, void *cookie, uint64_t now_ns);
+/* link_tp_send with the caller's record m (see struct link_tp_msg): the
+ * same results, and no allocation, so no -ENOBUFS for lack of memory. */
+int link_tp_send_msg(struct link_tp *tp, unsigned node, unsigned chan,
+		     struct link_tp_msg *m, const void *buf, size_t len,
+		     void *cookie, uint64_t now_ns);
 /* One unacknowledged frame of len payload bytes (type RAW) to node, for
  * linkperf's raw mode; counted at the receiver, never delivered. 0,
  * -EHOSTDOWN, -EINVAL, -EMSGSIZE (len > link_tp_raw_max), or xmit's error. */

@@ -29,6 +29,7 @@
 #define OBJ_LIVE 0xA110C8EDu
 #define OBJ_FREE 0xF4EEF4EEu
 #define POISON 0x6B
+#define POISON_WORD 0x6B6B6B6B6B6B6B6BULL
 #define CANARY 0x0DDBA11CA7C0FFEEULL
 #define HDR 16 /* debug header before each slab object */
 #define CANARY_SIZE 8
@@ -165,13 +166,21 @@ static bool slot_check_poison(struct heap *h, struct heap_slab *s, char *slot)
 		     sz, (void *)(slot + HDR));
 		return false;
 	}
-	for (unsigned i = HDR; i < sz; i++)
-		if ((unsigned char)slot[i] != POISON) {
-			fail(h,
-			     "kmalloc: write after free: freed %u-byte object at %p changed at offset %u",
-			     o->size, (void *)(slot + HDR), i - HDR);
-			return false;
-		}
+	/* Eight bytes a step (the slot is 16-byte aligned and its object
+	 * area a multiple of 16 bytes long): this runs on every kmalloc of a
+	 * debug build, and a byte loop made it most of kmalloc's cost. */
+	for (unsigned i = HDR; i < sz; i += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, slot + i, 8);
+		if (w == POISON_WORD)
+			continue;
+		while ((unsigned char)slot[i] == POISON)
+			i++;
+		fail(h,
+		     "kmalloc: write after free: freed %u-byte object at %p changed at offset %u",
+		     o->size, (void *)(slot + HDR), i - HDR);
+		return false;
+	}
 	return true;
 }
 

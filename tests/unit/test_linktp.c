@@ -58,6 +58,7 @@ struct msgrec {
 	struct flow *f;
 	uint32_t idx, gen;
 	uint8_t *buf;
+	struct link_tp_msg tm; /* the engine's record, for link_tp_send_msg */
 };
 
 struct node {
@@ -607,8 +608,17 @@ static void drive(struct sim *s)
 				m->buf = make_msg(s, f, idx, len);
 			}
 			f->pending = NULL;
-			int r = link_tp_send(n->tp, s->n[f->dst].num, f->chan,
-					     m->buf, len, m, s->now);
+			/* Every other message brings its own record, so both
+			 * ways of queueing see loss, resets and failures. */
+			unsigned dst = s->n[f->dst].num;
+			int r;
+			if (idx & 1)
+				r = link_tp_send_msg(n->tp, dst, f->chan,
+						     &m->tm, m->buf, len, m,
+						     s->now);
+			else
+				r = link_tp_send(n->tp, dst, f->chan, m->buf,
+						 len, m, s->now);
 			if (r) {
 				f->pending = m;
 				if (r != -EHOSTDOWN && r != -ENOBUFS)
@@ -1365,6 +1375,10 @@ TEST(send_errors_and_raw)
 		 -EMSGSIZE);
 	CHECK_EQ(link_tp_send(tp, 2, 0, b, 8, NULL, s.now), -EHOSTDOWN);
 	CHECK_EQ(link_tp_send(tp, 5, 0, b, 8, NULL, s.now), -EHOSTDOWN);
+	struct link_tp_msg tm;
+	CHECK_EQ(link_tp_send_msg(tp, 1, 0, &tm, b, 8, NULL, s.now), -EINVAL);
+	CHECK_EQ(link_tp_send_msg(tp, 2, 0, &tm, b, 8, NULL, s.now),
+		 -EHOSTDOWN);
 	CHECK_EQ(link_tp_send_raw(tp, 2, 100, 1), -EHOSTDOWN);
 	CHECK(sim_run_until(&s, s.now + 2 * SEC, all_up, NULL));
 	/* queue limit: the driver sees -ENOBUFS and waits */
