@@ -42,9 +42,9 @@ void policy_params_default(struct policy_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->export_decay = 7;
-	p->local_rise = 3;
+	p->local_rise = 5;
 	p->window_size = 16;
-	p->send_entries = 3;
+	p->send_entries = 5;
 	p->info_ns = NS_PER_S;
 	p->dead_periods = 16;
 	p->residency_ns = NS_PER_S;
@@ -73,8 +73,11 @@ void policy_load_sample(struct policy_load *l, uint32_t nrun, uint32_t weight)
 	l->weight += weight;
 }
 
-void policy_load_second(struct policy_load *l, const struct policy_params *p)
+void policy_load_second(struct policy_load *l, const struct policy_params *p,
+			uint32_t nrun)
 {
+	uint64_t now = (uint64_t)nrun * POLICY_LOAD_UNIT;
+	uint32_t floor;
 	uint32_t d = p->export_decay > 8 ? 8 : p->export_decay;
 	uint32_t r = p->local_rise > 8 ? 8 : p->local_rise;
 	uint64_t raw = l->weight ? l->acc * POLICY_LOAD_UNIT / l->weight : 0;
@@ -89,8 +92,9 @@ void policy_load_second(struct policy_load *l, const struct policy_params *p)
 					  (uint64_t)(8 - d) * l->raw) /
 					 8);
 	/* Rounded up when rising so that local reaches raw in the end. */
-	if (l->raw <= l->local)
-		l->local = l->raw;
+	floor = now < l->raw ? (uint32_t)now : l->raw;
+	if (floor <= l->local)
+		l->local = floor;
 	else
 		l->local = (uint32_t)(((uint64_t)(8 - r) * l->local +
 				       (uint64_t)r * l->raw + 7) /
@@ -167,8 +171,11 @@ void policy_window_merge(struct policy_window *w, const struct policy_params *p,
 			if (w->e[j].node == e.node)
 				break;
 		if (j < w->n) {
-			if (e.stamp_ns > w->e[j].stamp_ns)
+			if (e.stamp_ns > w->e[j].stamp_ns) {
+				e.sent = w->e[j].sent;
+				e.sent_ns = w->e[j].sent_ns;
 				w->e[j] = e;
+			}
 			continue;
 		}
 		if (w->n < cap) {
@@ -231,11 +238,35 @@ size_t policy_window_pick(const struct policy_window *w,
 	return k;
 }
 
-void policy_window_note(struct policy_window *w, uint32_t node, int32_t delta)
+/* Our own sends count until an entry measured a full period after the last
+ * of them arrives: the target's one-second average shows them by then. */
+static bool sent_counts(const struct policy_params *p,
+			const struct policy_entry *e)
 {
-	for (uint32_t j = 0; j < w->n; j++)
-		if (w->e[j].node == node)
-			w->e[j].load = add_clamped(w->e[j].load, delta);
+	return e->sent && e->stamp_ns < e->sent_ns + p->info_ns;
+}
+
+void policy_window_note(struct policy_window *w, const struct policy_params *p,
+			uint32_t node, uint32_t load, uint64_t now_ns)
+{
+	for (uint32_t j = 0; j < w->n; j++) {
+		struct policy_entry *e = &w->e[j];
+		if (e->node != node)
+			continue;
+		/* an old note no longer counts: start again from this one */
+		if (!sent_counts(p, e))
+			e->sent = 0;
+		e->sent = add_clamped(e->sent, (int32_t)load);
+		e->sent_ns = now_ns;
+	}
+}
+
+uint32_t policy_entry_load(const struct policy_params *p,
+			   const struct policy_entry *e, uint64_t now_ns)
+{
+	if (!sent_counts(p, e))
+		return e->load;
+	return add_clamped(e->load, (int32_t)e->sent);
 }
 
 uint32_t policy_random_node(const uint32_t *nodes, size_t n, uint32_t self,
@@ -356,13 +387,14 @@ bool policy_decide(const struct policy_params *p, enum policy_mode mode,
 		r_here = rate(self->speed, self->load);
 		for (uint32_t j = 0; j < w->n; j++) {
 			const struct policy_entry *e = &w->e[j];
-			uint64_t with_h = e->load + pl * p->hysteresis / 100;
+			uint64_t el = policy_entry_load(p, e, now_ns);
+			uint64_t with_h = el + pl * p->hysteresis / 100;
 			uint64_t r;
 
 			if (e->node == self->node || entry_dead(p, e, now_ns) ||
 			    norm64(with_h, e->speed) >= here_norm)
 				continue;
-			r = rate(e->speed, e->load + pl);
+			r = rate(e->speed, el + pl);
 			if (r <= r_here)
 				continue;
 			if (r > r_to) {

@@ -99,8 +99,11 @@ struct policy_load {
 /* Add a sample: the run queue held nrun processes for weight ticks (the
  * kernel passes 1 every tick, lbsim the elapsed microseconds). */
 void policy_load_sample(struct policy_load *l, uint32_t nrun, uint32_t weight);
-/* Once a second: turn the samples into raw, update exported and local. */
-void policy_load_second(struct policy_load *l, const struct policy_params *p);
+/* Once a second: turn the samples into raw, update exported and local.
+ * nrun is the run queue now: local drops at once to min(raw, nrun·100), so
+ * processes that left during the second no longer count. */
+void policy_load_second(struct policy_load *l, const struct policy_params *p,
+			uint32_t nrun);
 /* A process left (delta < 0) or arrived (delta > 0): a known step, so both
  * smoothed values follow it at once (clamped at 0). */
 void policy_load_adjust(struct policy_load *l, int32_t delta);
@@ -110,13 +113,19 @@ uint32_t policy_load_norm(uint32_t load, uint32_t speed);
 /* ---- the load window ---- */
 
 /* What a node knows about another: in the window stamp_ns is this node's
- * time when the load was measured at its origin. */
+ * time when the load was measured at its origin. sent is load this node
+ * sent there itself (policy_window_note), the last at sent_ns: it counts
+ * on top of load until an entry measured one info period after sent_ns
+ * arrives (the target's own average shows it by then); newer entries
+ * measured before that keep it. */
 struct policy_entry {
 	uint32_t node;
 	uint32_t load; /* exported load, not normalised */
 	uint32_t speed;
 	uint64_t free_mem; /* bytes */
 	uint64_t stamp_ns;
+	uint32_t sent;
+	uint64_t sent_ns;
 };
 
 /* The same on the wire: an age instead of a stamp, so clocks need not
@@ -149,9 +158,13 @@ size_t policy_window_pick(const struct policy_window *w,
 			  const struct policy_params *p,
 			  const struct policy_info *own, uint64_t now_ns,
 			  struct policy_info *out, size_t max);
-/* We sent (delta > 0) a process to node, or heard better: change its load
- * in our window so the next decision does not pick it again blindly. */
-void policy_window_note(struct policy_window *w, uint32_t node, int32_t delta);
+/* We sent a process of load `load` to node: count it there (see sent
+ * above) so the next decisions do not pick the node again blindly. */
+void policy_window_note(struct policy_window *w, const struct policy_params *p,
+			uint32_t node, uint32_t load, uint64_t now_ns);
+/* The load the decisions see for an entry: load, plus sent while recent. */
+uint32_t policy_entry_load(const struct policy_params *p,
+			   const struct policy_entry *e, uint64_t now_ns);
 /* A random node of nodes[0..n) other than self, or POLICY_NODE_NONE. */
 uint32_t policy_random_node(const uint32_t *nodes, size_t n, uint32_t self,
 			    uint64_t *rng);
