@@ -52,13 +52,13 @@
 
 struct simcfg {
 	int nodes;
-	double delay;    /* one-way message delay, s */
-	double loss;     /* message loss probability */
-	double bw;       /* migration throughput, bytes/s */
-	double fixed;    /* fixed cost of a migration, s */
-	double mem;      /* each job's memory, bytes */
+	double delay; /* one-way message delay, s */
+	double loss; /* message loss probability */
+	double bw; /* migration throughput, bytes/s */
+	double fixed; /* fixed cost of a migration, s */
+	double mem; /* each job's memory, bytes */
 	double node_mem; /* each node's memory, bytes */
-	double warmup;   /* cluster runs this long before the jobs start, s */
+	double warmup; /* cluster runs this long before the jobs start, s */
 	struct policy_params pp;
 };
 
@@ -78,9 +78,9 @@ static void cfg_default(struct simcfg *c)
 
 /* The placement and balancing of one run. */
 enum sched {
-	S_MOSIX,     /* all jobs start on node 0, policy mosix */
-	S_STATIC,    /* round-robin placement, never migrate (PVM) */
-	S_RR_MOSIX,  /* round-robin placement, then mosix (PVM on MOSIX) */
+	S_MOSIX, /* all jobs start on node 0, policy mosix */
+	S_STATIC, /* round-robin placement, never migrate (PVM) */
+	S_RR_MOSIX, /* round-robin placement, then mosix (PVM on MOSIX) */
 	S_MOSIX_RND, /* jobs start on random nodes, policy mosix */
 };
 
@@ -109,8 +109,8 @@ struct node {
 	double speed;
 	uint32_t speed_u;
 	int *run, nrun, caprun; /* runnable processes */
-	double last;            /* progress computed up to here */
-	uint64_t gen;           /* invalidates stale EV_DONE */
+	double last; /* progress computed up to here */
+	uint64_t gen; /* invalidates stale EV_DONE */
 	struct policy_load load;
 	struct policy_window win;
 	uint64_t mem_used, in_mem;
@@ -166,7 +166,8 @@ static void push(struct sim *s, double t, int type, int a, uint64_t b)
 	struct ev e = {t, s->seq++, type, a, b};
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
-		if (s->h[up].t < e.t || (s->h[up].t == e.t && s->h[up].seq < e.seq))
+		if (s->h[up].t < e.t ||
+		    (s->h[up].t == e.t && s->h[up].seq < e.seq))
 			break;
 		s->h[i] = s->h[up];
 		i = up;
@@ -181,8 +182,9 @@ static struct ev pop(struct sim *s)
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
 		const struct ev *best = &last;
-		if (l < s->nh && (s->h[l].t < best->t ||
-				  (s->h[l].t == best->t && s->h[l].seq < best->seq))) {
+		if (l < s->nh &&
+		    (s->h[l].t < best->t ||
+		     (s->h[l].t == best->t && s->h[l].seq < best->seq))) {
 			m = l;
 			best = &s->h[l];
 		}
@@ -347,9 +349,10 @@ static void decide(struct sim *s, int n)
 				   me.speed)) {
 			/* the refusal carries the target's state */
 			struct policy_info ans = {(uint32_t)t, them.load,
-						  td->speed_u, them.free_mem, 0};
-			policy_window_merge(&d->win, &s->c->pp, (uint32_t)n, &ans,
-					    1, ns(s->now));
+						  td->speed_u, them.free_mem,
+						  0};
+			policy_window_merge(&d->win, &s->c->pp, (uint32_t)n,
+					    &ans, 1, ns(s->now));
 			s->refused++;
 			if (getenv("LBSIM_TRACE"))
 				fprintf(stderr, "%.3f: %d -> %d refused\n",
@@ -360,8 +363,8 @@ static void decide(struct sim *s, int n)
 		run_del(s, n, p);
 		resched(s, n);
 		policy_load_adjust(&d->load, -POLICY_LOAD_UNIT);
-		policy_window_note(&d->win, &s->c->pp, (uint32_t)t, POLICY_LOAD_UNIT,
-				   ns(s->now));
+		policy_window_note(&d->win, &s->c->pp, (uint32_t)t,
+				   POLICY_LOAD_UNIT, ns(s->now));
 		td->in_load += POLICY_LOAD_UNIT;
 		td->in_mem += s->pr[p].mem;
 		d->out_busy = 1;
@@ -424,8 +427,8 @@ static void on_info(struct sim *s, int n)
 	struct policy_info own = {(uint32_t)n, d->load.exported, d->speed_u,
 				  me.free_mem, 0};
 	struct msg *m = xrealloc(NULL, sizeof(*m));
-	uint32_t to = policy_random_node(s->ids, (size_t)s->nn, (uint32_t)n,
-					 &s->rng);
+	uint32_t to =
+		policy_random_node(s->ids, (size_t)s->nn, (uint32_t)n, &s->rng);
 
 	push(s, s->now + (double)s->c->pp.info_ns / NS, EV_INFO, n, 0);
 	m->n = (int)policy_window_pick(&d->win, &s->c->pp, &own, ns(s->now),
@@ -464,7 +467,7 @@ struct workload {
 	int njobs;
 	const double *work; /* CPU demand of each job, s at speed 1.0 */
 	const double *speed; /* per node, NULL = all 1.0 */
-	int nbg;            /* background processes on distinct nodes */
+	int nbg; /* background processes on distinct nodes */
 	enum sched sched;
 	uint64_t seed;
 };
@@ -491,9 +494,11 @@ static struct result simulate(const struct simcfg *c, const struct workload *w)
 	for (int n = 0; n < s.nn; n++) {
 		s.ids[n] = (uint32_t)n;
 		s.nd[n].speed = w->speed ? w->speed[n] : 1.0;
-		s.nd[n].speed_u = (uint32_t)(s.nd[n].speed * POLICY_STD_SPEED + 0.5);
+		s.nd[n].speed_u =
+			(uint32_t)(s.nd[n].speed * POLICY_STD_SPEED + 0.5);
 		push(&s, urand(&s.rng), EV_TICK, n, 0);
-		push(&s, urand(&s.rng) * (double)c->pp.info_ns / NS, EV_INFO, n, 0);
+		push(&s, urand(&s.rng) * (double)c->pp.info_ns / NS, EV_INFO, n,
+		     0);
 	}
 	if (w->nbg) {
 		/* distinct random nodes other than node 0 (the jobs' home) */
@@ -518,10 +523,18 @@ static struct result simulate(const struct simcfg *c, const struct workload *w)
 		struct ev e = pop(&s);
 		s.now = e.t;
 		switch (e.type) {
-		case EV_TICK: on_tick(&s, e.a); break;
-		case EV_INFO: on_info(&s, e.a); break;
-		case EV_MSG: on_msg(&s, e.a, (struct msg *)(uintptr_t)e.b); break;
-		case EV_BG: on_bg(&s, e.a); break;
+		case EV_TICK:
+			on_tick(&s, e.a);
+			break;
+		case EV_INFO:
+			on_info(&s, e.a);
+			break;
+		case EV_MSG:
+			on_msg(&s, e.a, (struct msg *)(uintptr_t)e.b);
+			break;
+		case EV_BG:
+			on_bg(&s, e.a);
+			break;
 		case EV_DONE:
 			if (e.b == s.nd[e.a].gen)
 				on_done(&s, e.a);
@@ -563,11 +576,21 @@ static struct result simulate(const struct simcfg *c, const struct workload *w)
 			if (e.b == s.nd[e.a].gen)
 				on_done(&s, e.a);
 			break;
-		case EV_TICK: on_tick(&s, e.a); break;
-		case EV_INFO: on_info(&s, e.a); break;
-		case EV_MSG: on_msg(&s, e.a, (struct msg *)(uintptr_t)e.b); break;
-		case EV_MIG: on_mig(&s, e.a, e.b); break;
-		case EV_BG: on_bg(&s, e.a); break;
+		case EV_TICK:
+			on_tick(&s, e.a);
+			break;
+		case EV_INFO:
+			on_info(&s, e.a);
+			break;
+		case EV_MSG:
+			on_msg(&s, e.a, (struct msg *)(uintptr_t)e.b);
+			break;
+		case EV_MIG:
+			on_mig(&s, e.a, e.b);
+			break;
+		case EV_BG:
+			on_bg(&s, e.a);
+			break;
 		}
 	}
 	r.makespan = 0;
@@ -682,8 +705,9 @@ static void plot(const char *name, const char *title, const char *ylabel,
 	if (!plots)
 		return;
 	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "lbsim: no gnuplot, %s.png not drawn "
-				"(tools/deps lbsim installs it)\n",
+		fprintf(stderr,
+			"lbsim: no gnuplot, %s.png not drawn "
+			"(tools/deps lbsim installs it)\n",
 			name);
 		return;
 	}
@@ -711,22 +735,22 @@ static const struct {
 	int n;
 	double opt, mosix, pvm, pvm_mosix;
 } paper1[] = {
-	{1, 300, 301.91, 301.83, 304.54},   {2, 300, 302.92, 303.78, 304.70},
-	{4, 300, 304.57, 305.60, 306.59},   {8, 300, 305.73, 308.57, 301.88},
-	{16, 300, 310.83, 317.12, 303.40},  {17, 450, 456.91, 604.36, 452.84},
-	{20, 450, 462.07, 602.40, 454.07},  {24, 450, 471.87, 603.25, 454.67},
-	{25, 525, 533.15, 603.83, 530.15},  {27, 525, 549.07, 603.86, 559.81},
-	{31, 563, 574.03, 604.63, 595.17},  {32, 600, 603.17, 603.14, 604.64},
-	{33, 700, 705.93, 906.31, 707.39},  {36, 700, 715.35, 905.27, 708.41},
-	{38, 750, 759.90, 905.34, 755.53},  {40, 750, 767.67, 905.39, 771.71},
-	{43, 833, 833.33, 908.96, 839.61},  {47, 883, 901.81, 907.79, 893.65},
+	{1, 300, 301.91, 301.83, 304.54},  {2, 300, 302.92, 303.78, 304.70},
+	{4, 300, 304.57, 305.60, 306.59},  {8, 300, 305.73, 308.57, 301.88},
+	{16, 300, 310.83, 317.12, 303.40}, {17, 450, 456.91, 604.36, 452.84},
+	{20, 450, 462.07, 602.40, 454.07}, {24, 450, 471.87, 603.25, 454.67},
+	{25, 525, 533.15, 603.83, 530.15}, {27, 525, 549.07, 603.86, 559.81},
+	{31, 563, 574.03, 604.63, 595.17}, {32, 600, 603.17, 603.14, 604.64},
+	{33, 700, 705.93, 906.31, 707.39}, {36, 700, 715.35, 905.27, 708.41},
+	{38, 750, 759.90, 905.34, 755.53}, {40, 750, 767.67, 905.39, 771.71},
+	{43, 833, 833.33, 908.96, 839.61}, {47, 883, 901.81, 907.79, 893.65},
 	{48, 900, 916.11, 908.51, 907.71},
 };
 #define NPAPER1 (int)(sizeof(paper1) / sizeof(paper1[0]))
 static const int quick_rows[] = {1, 8, 16, 17, 24, 33, 48};
 
-static double seeds_mean(const struct simcfg *c, struct workload *w,
-			 int seeds, long *migs)
+static double seeds_mean(const struct simcfg *c, struct workload *w, int seeds,
+			 long *migs)
 {
 	double sum = 0;
 	*migs = 0;
@@ -744,10 +768,11 @@ static int table1(const struct simcfg *c)
 {
 	double jobs[64], sum_sd = 0, sum_paper = 0, sum_pvm_slow = 0;
 	int rows = 0, worse = 0, seeds = quick ? 2 : 3;
-	FILE *f = csv_open("table1", "processes,opt_paper,opt,mosix_paper,"
-				     "shoal_mosix,slowdown_pct,pvm_paper,"
-				     "shoal_static,pvm_mosix_paper,shoal_rr_mosix,"
-				     "migrations");
+	FILE *f = csv_open("table1",
+			   "processes,opt_paper,opt,mosix_paper,"
+			   "shoal_mosix,slowdown_pct,pvm_paper,"
+			   "shoal_static,pvm_mosix_paper,shoal_rr_mosix,"
+			   "migrations");
 
 	for (int i = 0; i < 64; i++)
 		jobs[i] = 300;
@@ -777,7 +802,8 @@ static int table1(const struct simcfg *c)
 		       "%8.2f %8.2f | %5ld\n",
 		       n, paper1[i].opt, opt, paper1[i].mosix, mos, sd,
 		       paper1[i].pvm, st, paper1[i].pvm_mosix, rrm, migs);
-		fprintf(f, "%d,%.2f,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,%.2f,%ld\n",
+		fprintf(f,
+			"%d,%.2f,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,%.2f,%ld\n",
 			n, paper1[i].opt, opt, paper1[i].mosix, mos, sd,
 			paper1[i].pvm, st, paper1[i].pvm_mosix, rrm, migs);
 		sum_sd += sd;
@@ -807,8 +833,8 @@ static int table1(const struct simcfg *c)
 	return 0;
 }
 
-static const int sweep[] = {1, 2, 4, 8, 12, 16, 17, 20, 24, 28, 32,
-			    33, 36, 40, 44, 48};
+static const int sweep[] = {1,	2,  4,	8,  12, 16, 17, 20,
+			    24, 28, 32, 33, 36, 40, 44, 48};
 #define NSWEEP (int)(sizeof(sweep) / sizeof(sweep[0]))
 
 /* §4.2: random durations in [0, 600) s, 5 seeds; same draws for both. */
@@ -827,12 +853,15 @@ static int random_exp(const struct simcfg *c)
 	for (int i = 0; i < NSWEEP; i++) {
 		int n = sweep[i];
 		double o = 0, m = 0, st = 0;
+		if (getenv("LBSIM_N") && atoi(getenv("LBSIM_N")) != n)
+			continue;
 		for (int k = 0; k < seeds; k++) {
 			double jobs[64];
 			uint64_t r = 1000 + (uint64_t)k * 7919 + (uint64_t)n;
 			for (int j = 0; j < n; j++)
 				jobs[j] = 600 * urand(&r);
-			struct workload w = {.njobs = n, .work = jobs,
+			struct workload w = {.njobs = n,
+					     .work = jobs,
 					     .seed = (uint64_t)k + 1};
 			o += optimal(c->nodes, NULL, jobs, n);
 			w.sched = S_MOSIX;
@@ -901,8 +930,8 @@ static int background(const struct simcfg *c)
 	printf("static vs mosix: average %.1f%%, max %.1f%% at %d (paper: "
 	       "PVM vs MOSIX over 35%% average, 62%% max at 20)\n",
 	       sum_slow / rows, max_slow, at);
-	plot("background", "300 s processes with 8 background processes, 16 nodes",
-	     "seconds",
+	plot("background",
+	     "300 s processes with 8 background processes, 16 nodes", "seconds",
 	     "'background.csv' every ::1 using 1:2 with "
 	     "linespoints title 'Shoal mosix', '' every ::1 using 1:3 with "
 	     "linespoints title 'static (round-robin)'");
@@ -937,7 +966,8 @@ static int hetero(const struct simcfg *c)
 		double sl = 100 * (st / m - 1), sd = 100 * (m / o - 1);
 		printf("%4d %8.1f %8.1f %8.1f %9.1f %9.2f\n", n, o, m, st, sl,
 		       sd);
-		fprintf(f, "%d,%.2f,%.2f,%.2f,%.2f,%.3f\n", n, o, m, st, sl, sd);
+		fprintf(f, "%d,%.2f,%.2f,%.2f,%.2f,%.3f\n", n, o, m, st, sl,
+			sd);
 		sum_slow += sl;
 		sum_sd += sd;
 		rows++;
@@ -946,7 +976,8 @@ static int hetero(const struct simcfg *c)
 	printf("static vs mosix: average %.1f%% (paper: PVM 336%% slower than "
 	       "MOSIX); mosix vs optimal %.2f%%\n",
 	       sum_slow / rows, sum_sd / rows);
-	plot("hetero", "Heterogeneous: 16 nodes, 4 of them 3x slower, N x 300 s",
+	plot("hetero",
+	     "Heterogeneous: 16 nodes, 4 of them 3x slower, N x 300 s",
 	     "seconds",
 	     "'hetero.csv' every ::1 using 1:2 with linespoints "
 	     "title 'optimal', '' every ::1 using 1:3 with linespoints title "
@@ -972,12 +1003,14 @@ static int scale(const struct simcfg *base)
 			break;
 		for (size_t b = 0; b < sizeof(per) / sizeof(double); b++) {
 			int n = (int)(per[b] * c.nodes);
-			double *jobs = xrealloc(NULL, (size_t)n * sizeof(double));
+			double *jobs =
+				xrealloc(NULL, (size_t)n * sizeof(double));
 			uint64_t r = 77 + (uint64_t)n;
 			for (int j = 0; j < n; j++)
 				jobs[j] = 600 * urand(&r);
 			double o = optimal(c.nodes, NULL, jobs, n);
-			struct workload w = {.njobs = n, .work = jobs, .seed = 1};
+			struct workload w = {
+				.njobs = n, .work = jobs, .seed = 1};
 			w.sched = S_STATIC;
 			double st = simulate(&c, &w).makespan;
 			for (int start = 0; start < 2; start++) {
@@ -985,11 +1018,11 @@ static int scale(const struct simcfg *base)
 				struct result m = simulate(&c, &w);
 				double sd = 100 * (m.makespan / o - 1);
 				printf("%5d %5d %9s %8.1f %8.1f %8.1f %9.2f %6ld\n",
-				       c.nodes, n, start ? "random" : "node 0", o,
-				       m.makespan, st, sd, m.migrations);
+				       c.nodes, n, start ? "random" : "node 0",
+				       o, m.makespan, st, sd, m.migrations);
 				fprintf(f, "%d,%d,%s,%.2f,%.2f,%.2f,%.3f,%ld\n",
-					c.nodes, n, start ? "random" : "node0", o,
-					m.makespan, st, sd, m.migrations);
+					c.nodes, n, start ? "random" : "node0",
+					o, m.makespan, st, sd, m.migrations);
 			}
 			free(jobs);
 		}
@@ -1069,14 +1102,17 @@ static int set_param(struct simcfg *c, const char *kv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"quick", no_argument, 0, 'q'},  {"out", required_argument, 0, 'o'},
-		{"no-plot", no_argument, 0, 'P'}, {"nodes", required_argument, 0, 'n'},
+		{"quick", no_argument, 0, 'q'},
+		{"out", required_argument, 0, 'o'},
+		{"no-plot", no_argument, 0, 'P'},
+		{"nodes", required_argument, 0, 'n'},
 		{"delay", required_argument, 0, 'd'},
 		{"loss", required_argument, 0, 'l'},
 		{"bw", required_argument, 0, 'b'},
 		{"mem", required_argument, 0, 'm'},
 		{"set", required_argument, 0, 's'},
-		{"help", no_argument, 0, 'h'},    {0, 0, 0, 0},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	struct simcfg c;
 	int o;
@@ -1084,22 +1120,44 @@ int main(int argc, char **argv)
 	cfg_default(&c);
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'q': quick = 1; plots = 0; break;
-		case 'o': outdir = optarg; break;
-		case 'P': plots = 0; break;
-		case 'n': c.nodes = atoi(optarg); break;
-		case 'd': c.delay = atof(optarg); break;
-		case 'l': c.loss = atof(optarg); break;
-		case 'b': c.bw = atof(optarg); break;
-		case 'm': c.mem = atof(optarg); break;
+		case 'q':
+			quick = 1;
+			plots = 0;
+			break;
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'P':
+			plots = 0;
+			break;
+		case 'n':
+			c.nodes = atoi(optarg);
+			break;
+		case 'd':
+			c.delay = atof(optarg);
+			break;
+		case 'l':
+			c.loss = atof(optarg);
+			break;
+		case 'b':
+			c.bw = atof(optarg);
+			break;
+		case 'm':
+			c.mem = atof(optarg);
+			break;
 		case 's':
 			if (set_param(&c, optarg)) {
-				fprintf(stderr, "lbsim: unknown --set %s\n", optarg);
+				fprintf(stderr, "lbsim: unknown --set %s\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind == argc || c.nodes < 1 || c.nodes > MAXNODES || c.bw <= 0) {
