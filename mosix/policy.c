@@ -9,9 +9,12 @@
  * `exported`, which rises at once and decays as (7·old + new)/8, so a node
  * that just got work does not look idle to anyone, and a burst of work seen
  * once keeps others away for a few seconds. Decisions use `local`, which
- * rises as (5·old + 3·new)/8 and drops at once, so a short burst does not
- * push processes away. Departures and arrivals are known steps and move
- * both values at once (policy_load_adjust).
+ * rises as (3·old + 5·new)/8 (design §6 says 5·old + 3·new; lbsim chose
+ * local_rise 5, docs/loadbalancing.md) and drops at once to the smaller of
+ * the average and the run queue now, so a short burst does not push
+ * processes away and processes that left stop counting. Departures and
+ * arrivals are known steps and move both values at once
+ * (policy_load_adjust).
  *
  * DECISION (policy_decide). A process is a candidate when it is neither
  * locked nor cantmove, has lived residency_ns here and did not move in the

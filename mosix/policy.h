@@ -55,10 +55,10 @@ enum policy_reason {
 struct policy_params {
 	/* load arithmetic */
 	uint32_t export_decay; /* falling export: (d·old + (8-d)·new)/8 [7] */
-	uint32_t local_rise; /* rising local: ((8-r)·old + r·new)/8 [3] */
+	uint32_t local_rise; /* rising local: ((8-r)·old + r·new)/8 [5] */
 	/* window and dissemination */
 	uint32_t window_size; /* entries kept, <= POLICY_WINDOW_MAX [16] */
-	uint32_t send_entries; /* fresh entries sent besides our own [3] */
+	uint32_t send_entries; /* fresh entries sent besides our own [5] */
 	uint64_t info_ns; /* dissemination period [1 s] */
 	uint32_t dead_periods; /* entries older than this many periods die
 				 * [16: 4·N with N = 4 entries per message] */
