@@ -9,6 +9,8 @@
 #   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net,
 #                   bench-link, bench-mig: the file system's, the processes', the
 #                   network's, the Linker's, migration's only
+#   make lbsim      the load-balancing simulator's experiments (tables, CSV, plots
+#                   in build/lbsim/); the simulator itself is build/tools/lbsim
 #
 # Options: V=1 shows commands; CROSS=x86_64-elf- selects another toolchain;
 # KDEBUG=0 builds without the heap's debug checks; ACCEL=kvm for make qemu.
@@ -291,10 +293,26 @@ bench-mig: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/mig.py --build $(B) $(BENCH_MIG_ARGS)
 
+# tools/lbsim: the balancing policy (mosix/policy.c, the kernel's file) on a
+# simulated cluster, built for the host (docs/loadbalancing.md). make test
+# runs its Table 1 in --quick mode (tests/host/test_lbsim.py); make lbsim runs
+# every experiment; LBSIM_ARGS="--set hysteresis=150" for example.
+LBSIM := $(B)/tools/lbsim
+LBSIM_ARGS ?=
+$(LBSIM): tools/lbsim/lbsim.c mosix/policy.c mosix/policy.h Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(HOSTCC) -std=gnu11 -O2 -g -I. -Wall -Wextra -Werror -Wno-unused-parameter \
+		-o $@ tools/lbsim/lbsim.c mosix/policy.c -lm
+
+lbsim: $(LBSIM)
+	$(Q)tools/deps lbsim
+	$(Q)$(LBSIM) $(LBSIM_ARGS) all
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	bench-user bench-net bench-link bench-mig clean fuzz FORCE
+	bench-user bench-net bench-link bench-mig lbsim clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
