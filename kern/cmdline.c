@@ -6,7 +6,10 @@
  * `init=PATH` (the first process; `init=monitor` keeps the kernel monitor
  * on the console), `hello_ms=50..60000` (the Linker's hello period),
  * `clusterkey=PHRASE` (1..63 printable characters: every Linker frame
- * carries a MAC keyed from it; docs/linker.md). A leading
+ * carries a MAC keyed from it; docs/linker.md), `speed=1..1000000` (this
+ * node's CPU speed, 1000 = the reference; measured at boot otherwise),
+ * `info_ms=100..60000` (load dissemination period), `lb=mosix|static|off`
+ * (the balancing policy; docs/loadbalancing.md). A leading
  * path (some loaders pass the kernel's file name first) is skipped. An
  * unknown word, a value out of range or a malformed number is reported
  * through `report` and ignored, keeping the default. Pure C (host-tested).
@@ -22,6 +25,10 @@ void kconfig_defaults(struct kconfig *cfg)
 	cfg->loglevel = LOG_INFO;
 	cfg->hz = 100;
 	strlcpy(cfg->init, KCONFIG_INIT_DEFAULT, sizeof cfg->init);
+	/* Until issue 8's tests cover the balancer, it starts switched off
+	 * (docs/loadbalancing.md); lb=mosix or /proc/cluster/policy turn
+	 * it on. */
+	strlcpy(cfg->lb, "off", sizeof cfg->lb);
 }
 
 /* Decimal without sign; false on empty, junk or overflow past max. */
@@ -67,6 +74,14 @@ static void set_hello(struct kconfig *c, uint64_t v)
 {
 	c->hello_ms = (unsigned)v;
 }
+static void set_speed(struct kconfig *c, uint64_t v)
+{
+	c->speed = (unsigned)v;
+}
+static void set_info(struct kconfig *c, uint64_t v)
+{
+	c->info_ms = (unsigned)v;
+}
 
 static const struct option options[] = {
 	{"node", 0, 255, set_node},
@@ -74,6 +89,8 @@ static const struct option options[] = {
 	{"hz", 10, 1000, set_hz},
 	{"bcache", 64, 1u << 30, set_bcache},
 	{"hello_ms", 50, 60000, set_hello},
+	{"speed", 1, 1000000, set_speed},
+	{"info_ms", 100, 60000, set_info},
 };
 
 static int parse_word(const char *w, struct kconfig *cfg,
@@ -107,6 +124,20 @@ static int parse_word(const char *w, struct kconfig *cfg,
 			return 1;
 		}
 		strlcpy(cfg->init, eq + 1, sizeof cfg->init);
+		return 0;
+	}
+	if (klen == 2 && !strncmp(w, "lb", 2)) {
+		if (!eq ||
+		    (strcmp(eq + 1, "mosix") && strcmp(eq + 1, "static") &&
+		     strcmp(eq + 1, "off"))) {
+			snprintf(msg, sizeof msg,
+				 "bad boot option '%s' (want lb=mosix, "
+				 "lb=static or lb=off), ignored",
+				 w);
+			report(msg);
+			return 1;
+		}
+		strlcpy(cfg->lb, eq + 1, sizeof cfg->lb);
 		return 0;
 	}
 	if (klen == 10 && !strncmp(w, "clusterkey", 10)) {

@@ -103,6 +103,10 @@ struct kconfig {
 	char init[64]; /* init=PATH: the first process, or "monitor" */
 	unsigned hello_ms; /* hello_ms=50..60000: Linker hellos; 0 = default */
 	char clusterkey[64]; /* clusterkey=PHRASE: keyed Linker frames */
+	unsigned speed; /* speed=1..1000000: this node's CPU speed (1000 = the
+			   reference); 0 = measured at boot */
+	unsigned info_ms; /* info_ms=100..60000: load dissemination; 0 = 1000 */
+	char lb[8]; /* lb=mosix|static|off: the balancing policy */
 };
 /* The first process when the command line names none. */
 #define KCONFIG_INIT_DEFAULT "/bin/init"

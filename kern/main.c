@@ -17,6 +17,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/sync.h"
+#include "mosix/balance.h"
 #include "mosix/link.h"
 #include "mosix/mig.h"
 #include "net/lwip/net_lwip.h"
@@ -123,6 +124,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	link_init();
 	linkperf_init();
 	mig_init();
+	balance_init();
 	proc_init();
 
 	if (kconfig.selftest)

@@ -169,6 +169,7 @@ static struct proc *proc_alloc(int *err)
 	waitq_init(&p->sys.stop_wq);
 	waitq_init(&p->sys.vfork_wq);
 	p->sys.start_ns = time_ns();
+	p->lb_since_ns = p->sys.start_ns;
 	p->sys.umask = 022;
 	return p;
 }

@@ -143,6 +143,13 @@ struct proc {
 	struct mig_proc *mig;
 	struct mig_goreq *goreq;
 	bool exiting; /* in proc_exit: takes no more requests */
+	/* Load balancing (mosix/balance.c): its thread's run ticks at the
+	 * last sample, its recent load (the share of ticks it was running or
+	 * ready: 100 = always runnable), when it started or arrived on this
+	 * node, when it last moved (0 never). */
+	uint64_t lb_run_prev;
+	uint32_t lb_load;
+	uint64_t lb_since_ns, lb_moved_ns;
 };
 
 extern struct spinlock proc_lock;

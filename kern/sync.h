@@ -105,6 +105,18 @@ struct proc;
 /* Running or waiting for the CPU (not asleep); false for NULL. */
 bool thread_is_runnable(const struct thread *t);
 void thread_set_proc(struct thread *t, struct proc *p);
+/* Called at every timer tick (interrupts off) with the number of user
+ * processes' threads running or ready and time_ticks(): the load
+ * balancer's sample (mosix/balance.c). */
+void thread_set_tick_sampler(void (*fn)(unsigned nproc, uint64_t ticks));
+/* Ticks at which t (a process's thread) was running or ready: its load,
+ * whatever share of the CPU it got. */
+uint64_t thread_run_ticks(const struct thread *t);
+/* Scheduling: kernel threads run before user processes' threads (each
+ * class round robin); a process's thread that serves others (a deputy,
+ * mosix/mig.c) joins the first class with thread_boost(t, true). Change
+ * it only for the calling thread or one that is not runnable. */
+void thread_boost(struct thread *t, bool on);
 struct proc *thread_proc(const struct thread *t);
 /* Called in every switch, interrupts off, before `next` runs: the process
  * layer saves prev's and loads next's FPU, FS base, space, kernel stack. */

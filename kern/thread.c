@@ -2,12 +2,16 @@
  * thread.c — kernel threads and the scheduler.
  *
  * One CPU. Threads are RUNNABLE (on the run queue), RUNNING (current),
- * SLEEPING (on a wait queue and/or the timer list) or DEAD. The run queue
- * is FIFO: round robin with a time slice of SLICE_TICKS timer ticks; the
- * tick hook counts the slice down and the interrupt-exit hook switches when
- * it runs out and someone else is runnable (preemption of kernel code is
- * safe because every shared structure is guarded by a spinlock, which
- * disables interrupts, or a sleeplock).
+ * SLEEPING (on a wait queue and/or the timer list) or DEAD. Two run
+ * queues, each FIFO: kernel threads (and boosted ones, thread_boost) are
+ * always taken before user processes' threads, and one woken while a user
+ * thread runs preempts it at the next interrupt exit, so the network, the
+ * Linker and a deputy answer at once on a node busy with CPU-bound
+ * processes. Within a queue: round robin with a time slice of SLICE_TICKS
+ * timer ticks; the tick hook counts the slice down and the interrupt-exit
+ * hook switches when it runs out and someone else is runnable (preemption
+ * of kernel code is safe because every shared structure is guarded by a
+ * spinlock, which disables interrupts, or a sleeplock).
  *
  * The idle thread runs only when nothing else is runnable. It sleeps in
  * arch_idle with the tick stopped (tickless idle), asking for a wakeup at
@@ -45,13 +49,16 @@ struct thread {
 	uint64_t cpu_ns, ran_since;
 	int slice;
 	struct proc *proc; /* the process it runs in ring 3, or NULL */
+	uint64_t run_ticks; /* ticks it was running or ready (proc only) */
+	bool boost; /* thread_boost: queued with the kernel threads */
 	bool interruptible; /* asleep in waitq_sleep_intr */
 };
 
 static struct thread boot_thread = {.name = "kmain", .state = T_RUNNING};
 static struct thread *current = &boot_thread;
 static struct thread *idle;
-static struct waitq runq;
+static struct waitq runq; /* user processes' threads */
+static struct waitq kq; /* served first: kernel threads and deputies */
 static struct thread *timers;
 /* Dead threads whose stacks are freed once we run on another stack: by
  * the next thread to come back from arch_switch or to start. A list, as
@@ -119,6 +126,25 @@ static void timer_remove(struct thread *t)
 	t->wake_ns = 0;
 }
 
+/* Kernel threads (no process) and threads marked with thread_boost (a
+ * deputy serving its remote process) run before user processes. */
+static bool boosted(const struct thread *t)
+{
+	return !t->proc || t->boost;
+}
+
+static struct waitq *queue_of(const struct thread *t)
+{
+	return boosted(t) ? &kq : &runq;
+}
+
+void thread_boost(struct thread *t, bool on)
+{
+	unsigned long f = irq_save();
+	t->boost = on;
+	irq_restore(f);
+}
+
 /* Interrupts off. */
 static void make_runnable(struct thread *t)
 {
@@ -132,8 +158,13 @@ static void make_runnable(struct thread *t)
 		timer_remove(t);
 	t->state = T_RUNNABLE;
 	if (t != idle) {
-		q_push(&runq, t);
+		q_push(queue_of(t), t);
 		nr_runnable++;
+		/* A kernel service woken while a user process runs gets the
+		 * CPU at the next interrupt exit, not after every process's
+		 * time slice. */
+		if (boosted(t) && current != idle && !boosted(current))
+			need_resched = true;
 	}
 	if (current == idle)
 		need_resched = true;
@@ -165,7 +196,9 @@ static void reap_zombies(void)
 static void schedule(void)
 {
 	struct thread *prev = current;
-	struct thread *next = q_pop(&runq);
+	struct thread *next = q_pop(&kq);
+	if (!next)
+		next = q_pop(&runq);
 	if (next)
 		nr_runnable--;
 	else if (prev->state == T_RUNNING)
@@ -175,7 +208,7 @@ static void schedule(void)
 	if (prev->state == T_RUNNING && next != prev) {
 		prev->state = T_RUNNABLE;
 		if (prev != idle) {
-			q_push(&runq, prev);
+			q_push(queue_of(prev), prev);
 			nr_runnable++;
 		}
 	}
@@ -205,10 +238,43 @@ void thread_yield(void)
 	irq_restore(f);
 }
 
+static void (*tick_sampler)(unsigned nproc, uint64_t ticks);
+
+void thread_set_tick_sampler(void (*fn)(unsigned nproc, uint64_t ticks))
+{
+	tick_sampler = fn;
+}
+
+uint64_t thread_run_ticks(const struct thread *t)
+{
+	return t->run_ticks;
+}
+
+/* Threads of user processes that are running or ready (the load). */
+static unsigned proc_runnable(void)
+{
+	unsigned n = 0;
+	if (current != idle && current->proc) {
+		current->run_ticks++;
+		n++;
+	}
+	for (struct waitq *q = &kq; q; q = q == &kq ? &runq : NULL) {
+		for (struct thread *t = q->head; t; t = t->next) {
+			if (t->proc) {
+				t->run_ticks++;
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
 static void tick(void)
 {
+	if (tick_sampler)
+		tick_sampler(proc_runnable(), time_ticks());
 	wake_timers();
-	if (current != idle && --current->slice <= 0 && runq.head)
+	if (current != idle && --current->slice <= 0 && (runq.head || kq.head))
 		need_resched = true;
 }
 
@@ -397,7 +463,7 @@ __noreturn static void idle_loop(void *arg)
 	for (;;) {
 		irq_disable();
 		wake_timers();
-		if (!runq.head) {
+		if (!runq.head && !kq.head) {
 			arch_set_idle_deadline(timers ? timers->wake_ns : 0);
 			arch_idle();
 			wake_timers();
@@ -417,7 +483,7 @@ void sched_init(void)
 		panic("sched_init: no memory for the idle thread");
 	/* thread_create queued it; idle is never on the run queue. */
 	unsigned long f = irq_save();
-	q_remove(&runq, idle);
+	q_remove(&kq, idle);
 	nr_runnable--;
 	idle->state = T_RUNNABLE;
 	irq_restore(f);

@@ -51,6 +51,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
+#include "mosix/balance.h"
 #include "mosix/link.h"
 #include "mosix/link_tp.h"
 #include "mosix/mig_msg.h"
@@ -635,6 +636,8 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	       (unsigned long)((t_begun - t0) / 1000),
 	       (unsigned long)((commit_start - t_begun) / 1000),
 	       (unsigned long)((time_ns() - commit_start) / 1000));
+	balance_note_move(m ? m->home_pid : p->pid, p->name, target,
+			  g ? (enum balance_reason)g->reason : BALANCE_MANUAL);
 	spin_lock(&proc_lock);
 	goreq_done(g, 0);
 	if (m) {
@@ -876,6 +879,7 @@ static int remote_start(struct mig_in *in)
 	m->nbackings = im->nbackings;
 	waitq_init(&m->wq);
 	strlcpy(p->name, im->name, sizeof p->name);
+	proc_rlimit_defaults(p); /* the home's apply to its HOME calls */
 	p->user.space = in->space;
 	in->space = NULL;
 	image_apply(p, im, tf);
@@ -895,6 +899,7 @@ static int remote_start(struct mig_in *in)
 	}
 	spin_lock(&proc_lock);
 	p->mig = m;
+	p->lb_moved_ns = p->lb_since_ns; /* arrived now (proc_new) */
 	p->sys.lock = im->lock;
 	p->sys.cont_reported = true;
 	spin_unlock(&proc_lock);
@@ -1088,6 +1093,8 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 		waitq_sleep(&m->wq, &proc_lock);
 	p->mig = NULL;
 	p->sys.where_node = (int)link_self();
+	p->lb_since_ns = p->lb_moved_ns = time_ns(); /* arrived */
+	p->lb_run_prev = thread_run_ticks(p->thread);
 	spin_unlock(&proc_lock);
 	backings_release(m->backings,
 			 m->nbackings); /* the space holds its own */
@@ -1098,6 +1105,7 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 	}
 	kfree(m);
 	printk(KERN_DEBUG "mig: pid %d (%s) is home\n", p->pid, p->name);
+	thread_boost(thread_current(), false);
 	irq_disable();
 	arch_fpu_restore(p->user.fpu);
 	arch_fs_base_set(p->user.fs_base);
@@ -1132,6 +1140,9 @@ static void probe(struct proc *p)
 static __attribute__((noreturn)) void deputy_run(struct proc *p)
 {
 	struct mig_proc *m = p->mig;
+	/* It serves its process's calls: with the kernel's threads, ahead of
+	 * the CPU-bound processes here. */
+	thread_boost(thread_current(), true);
 	for (;;) {
 		spin_lock(&proc_lock);
 		int w = 0;
@@ -1759,7 +1770,10 @@ void mig_exit(struct proc *p, int wstatus)
 		waitq_sleep(&m->wq, &proc_lock);
 	struct mig_req *reqs = m->reqs;
 	m->reqs = m->reqs_tail = NULL;
+	void *ret_data = m->ret_data; /* an answer it never took */
+	m->ret_data = NULL;
 	spin_unlock(&proc_lock);
+	kfree(ret_data);
 	if (m->role == MIG_DEPUTY) {
 		p->sys.clear_tid = 0; /* the remote cleared its own */
 		backings_release(m->backings, m->nbackings);
@@ -1784,7 +1798,12 @@ void mig_exit(struct proc *p, int wstatus)
 
 int mig_request_pid(int pid, int node)
 {
-	struct mig_goreq g = {.node = node, .result = 1};
+	return mig_request(pid, node, BALANCE_MANUAL);
+}
+
+int mig_request(int pid, int node, int reason)
+{
+	struct mig_goreq g = {.node = node, .result = 1, .reason = reason};
 	waitq_init(&g.wq);
 	spin_lock(&proc_lock);
 	struct proc *p = proc_find(pid);

@@ -73,6 +73,7 @@ struct mig_proc {
  * owned by the requester; the process completes it. */
 struct mig_goreq {
 	int node; /* target; -1: home */
+	int reason; /* enum balance_reason (mosix/balance.h) */
 	int result; /* 1 while under way */
 	struct waitq wq;
 };
@@ -82,6 +83,8 @@ long sys_migrate(const uint64_t a[6]);
 /* Migrate process `pid` (not the caller) to node (-1: home), waiting
  * for the outcome: 0 or -errno. /proc/<pid>/goto and sys_migrate. */
 int mig_request_pid(int pid, int node);
+/* The same, for a reason (enum balance_reason): the load balancer. */
+int mig_request(int pid, int node, int reason);
 void mig_user_return(struct trapframe *tf);
 long mig_syscall(unsigned long nr, const uint64_t a[6]);
 bool mig_user_check(uintptr_t addr, size_t len, bool write);

@@ -1,0 +1,30 @@
+/*
+ * balance.h — the load balancer in the kernel (issue 8, design §6,
+ * docs/loadbalancing.md): this node's load and speed, the window of what
+ * it heard from others, and the decisions, all through the pure policy of
+ * mosix/policy.c.
+ *
+ *   balance_init()              at boot, after mig_init
+ *   balance_note_move(...)      mig.c: a process left this node
+ *   /proc/cluster/policy        mosix | static | off (lb= at boot)
+ *   /proc/cluster/node/N/{load,speed,mem,procs,status}
+ *   /proc/cluster/balance       counters and the last moves
+ */
+#ifndef MOSIX_BALANCE_H
+#define MOSIX_BALANCE_H
+
+#include <stdint.h>
+
+/* Why a process moved (mig_goreq.reason). */
+enum balance_reason {
+	BALANCE_MANUAL = 0, /* migrate, /proc/<pid>/goto, fork/exec home */
+	BALANCE_LOAD = 1,
+	BALANCE_MEMORY = 2,
+};
+
+void balance_init(void);
+/* pid (its home pid) left this node for `to` for `reason`. */
+void balance_note_move(int pid, const char *name, unsigned to,
+		       enum balance_reason reason);
+
+#endif
