@@ -961,8 +961,14 @@ int tty_fg_pgrp(void)
 void tty_init(void)
 {
 	tty_setup(&console, "console", uart_out, NULL);
-	if (!thread_create("tty0", console_input, &console))
+	/* Scheduled like user processes (thread_plain): input typed ahead
+	 * meets the shell in the terminal mode it has finished setting. */
+	struct thread *in =
+		thread_create_suspended("tty0", console_input, &console);
+	if (!in)
 		panic("tty_init: no thread for the console's input");
+	thread_plain(in);
+	thread_start_suspended(in);
 	chrdev_register(vfs_makedev(4, 64), "ttyS0", 0620, &tty_fops, &console,
 			true);
 	chrdev_register(vfs_makedev(5, 1), "console", 0600, &tty_fops, &console,

@@ -117,6 +117,10 @@ uint64_t thread_run_ticks(const struct thread *t);
  * mosix/mig.c) joins the first class with thread_boost(t, true). Change
  * it only for the calling thread or one that is not runnable. */
 void thread_boost(struct thread *t, bool on);
+/* A kernel thread scheduled like user processes (the console's input
+ * thread: typed-ahead characters must meet the shell in the terminal mode
+ * it set, not preempt it halfway through setting it). Before it runs. */
+void thread_plain(struct thread *t);
 struct proc *thread_proc(const struct thread *t);
 /* Called in every switch, interrupts off, before `next` runs: the process
  * layer saves prev's and loads next's FPU, FS base, space, kernel stack. */

@@ -51,6 +51,7 @@ struct thread {
 	struct proc *proc; /* the process it runs in ring 3, or NULL */
 	uint64_t run_ticks; /* ticks it was running or ready (proc only) */
 	bool boost; /* thread_boost: queued with the kernel threads */
+	bool plain; /* thread_plain: a kernel thread queued with the users' */
 	bool interruptible; /* asleep in waitq_sleep_intr */
 };
 
@@ -130,7 +131,7 @@ static void timer_remove(struct thread *t)
  * deputy serving its remote process) run before user processes. */
 static bool boosted(const struct thread *t)
 {
-	return !t->proc || t->boost;
+	return !t->plain && (!t->proc || t->boost);
 }
 
 static struct waitq *queue_of(const struct thread *t)
@@ -142,6 +143,13 @@ void thread_boost(struct thread *t, bool on)
 {
 	unsigned long f = irq_save();
 	t->boost = on;
+	irq_restore(f);
+}
+
+void thread_plain(struct thread *t)
+{
+	unsigned long f = irq_save();
+	t->plain = true;
 	irq_restore(f);
 }
 
