@@ -262,13 +262,15 @@ uint64_t thread_run_ticks(const struct thread *t)
 static unsigned proc_runnable(void)
 {
 	unsigned n = 0;
-	if (current != idle && current->proc) {
+	/* A boosted process thread (a deputy) serves another node's
+	 * process: not load here. */
+	if (current != idle && current->proc && !current->boost) {
 		current->run_ticks++;
 		n++;
 	}
 	for (struct waitq *q = &kq; q; q = q == &kq ? &runq : NULL) {
 		for (struct thread *t = q->head; t; t = t->next) {
-			if (t->proc) {
+			if (t->proc && !t->boost) {
 				t->run_ticks++;
 				n++;
 			}

@@ -67,13 +67,14 @@ static struct {
 	uint64_t last_tick;
 	uint32_t last_nrun; /* at the last tick */
 	uint64_t load_ns; /* when the load was last computed */
+	uint32_t accepted; /* load accepted this second, not yet measured */
 	struct policy_window win;
 	uint32_t procs_of[LINK_MAX_NODES]; /* from their INFO entries */
 	uint64_t rng;
 	uint32_t speed;
 	uint32_t nprocs; /* processes running here, at the last second */
 	uint64_t info_sent, info_rx, info_bad, decisions, moves_load,
-		moves_memory, move_failed;
+		moves_memory, move_failed, refused;
 	struct move_rec moves[MOVES_KEPT];
 	unsigned nmoves; /* ever recorded */
 } B = {.lock = {.name = "balance"}};
@@ -126,6 +127,32 @@ static uint64_t free_bytes(void)
 
 /* ------------------------------------------------------------ moves */
 
+void balance_self(uint32_t *load, uint32_t *speed)
+{
+	spin_lock(&B.lock);
+	*load = B.load.local;
+	*speed = B.speed;
+	spin_unlock(&B.lock);
+}
+
+bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
+		    uint32_t sender_load, uint32_t sender_speed)
+{
+	spin_lock(&B.lock);
+	struct policy_self me = {link_self(), B.load.local + B.accepted,
+				 B.speed, free_bytes()};
+	bool ok = policy_accept(&B.params, B.mode, &me,
+				reason == BALANCE_MEMORY ? POLICY_REASON_MEMORY
+							 : POLICY_REASON_LOAD,
+				load, bytes, sender_load, sender_speed);
+	if (ok)
+		B.accepted += load;
+	else
+		B.refused++;
+	spin_unlock(&B.lock);
+	return ok;
+}
+
 void balance_note_move(int pid, const char *name, unsigned to,
 		       enum balance_reason reason)
 {
@@ -160,7 +187,7 @@ static void proc_loads(uint64_t elapsed_ns)
 		uint64_t share = ticks ? d * POLICY_LOAD_UNIT / ticks : 0;
 		if (share > POLICY_LOAD_UNIT)
 			share = POLICY_LOAD_UNIT;
-		p->lb_load = (uint32_t)((p->lb_load + 3 * share) / 4);
+		p->lb_load = (uint32_t)share; /* the last second's, as is */
 		n++;
 	}
 	spin_unlock(&proc_lock);
@@ -364,6 +391,7 @@ static void lbd(void *arg)
 			spin_lock(&B.lock);
 			policy_load_second(&B.load, &B.params, B.last_nrun);
 			B.load_ns = now;
+			B.accepted = 0;
 			policy_window_expire(&B.win, &B.params, now);
 			spin_unlock(&B.lock);
 			proc_loads(now - last);
@@ -413,14 +441,16 @@ static int gen_balance(char *buf, size_t size, void *arg, uint64_t key)
 			 "policy %s\nspeed %u\nload_raw %u\nload_export %u\n"
 			 "load_local %u\nprocs %u\nwindow %u\ninfo_sent %lu\n"
 			 "info_received %lu\ninfo_bad %lu\ndecisions %lu\n"
-			 "moves_load %lu\nmoves_memory %lu\nmove_failed %lu\n",
+			 "moves_load %lu\nmoves_memory %lu\nmove_failed %lu\n"
+			 "refused %lu\n",
 			 mode_names[B.mode], B.speed, B.load.raw,
 			 B.load.exported, B.load.local, B.nprocs, B.win.n,
 			 (unsigned long)B.info_sent, (unsigned long)B.info_rx,
 			 (unsigned long)B.info_bad, (unsigned long)B.decisions,
 			 (unsigned long)B.moves_load,
 			 (unsigned long)B.moves_memory,
-			 (unsigned long)B.move_failed);
+			 (unsigned long)B.move_failed,
+			 (unsigned long)B.refused);
 	/* The last moves from this node, oldest first. */
 	unsigned first = B.nmoves > MOVES_KEPT ? B.nmoves - MOVES_KEPT : 0;
 	for (unsigned i = first; i < B.nmoves && n >= 0 && (size_t)n < size;

@@ -13,6 +13,7 @@
 #ifndef MOSIX_BALANCE_H
 #define MOSIX_BALANCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Why a process moved (mig_goreq.reason). */
@@ -23,6 +24,13 @@ enum balance_reason {
 };
 
 void balance_init(void);
+/* This node's local load and speed (what a move's target weighs). */
+void balance_self(uint32_t *load, uint32_t *speed);
+/* May a process (its load, bytes to receive) moved here automatically
+ * for reason (not MANUAL), from a node of sender_load and sender_speed,
+ * come? Counts it here for the rest of the second if so. */
+bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
+		    uint32_t sender_load, uint32_t sender_speed);
 /* pid (its home pid) left this node for `to` for `reason`. */
 void balance_note_move(int pid, const char *name, unsigned to,
 		       enum balance_reason reason);

@@ -334,8 +334,8 @@ static void backings_release(struct mig_backing *tab, unsigned n)
  * already name the home's indexes. -EBUSY for a map that cannot travel.
  */
 static int image_build(struct proc *p, const struct trapframe *tf, uint64_t rax,
-		       struct mig_image *im, struct mig_backing **tab,
-		       unsigned *ntab)
+		       int reason, struct mig_image *im,
+		       struct mig_backing **tab, unsigned *ntab)
 {
 	struct user_ctx *u = &p->user;
 	struct mig_proc *m = p->mig;
@@ -372,6 +372,9 @@ static int image_build(struct proc *p, const struct trapframe *tf, uint64_t rax,
 	im->cpu_ns = proc_cpu_ns(p);
 	im->clear_tid = p->sys.clear_tid;
 	im->home_now = time_ns() + (uint64_t)u->clock_off;
+	im->lb_reason = (uint32_t)reason;
+	im->lb_load = p->lb_load;
+	balance_self(&im->lb_sender_load, &im->lb_sender_speed);
 	memcpy(im->name, p->name, MIG_NAME_LEN);
 	im->name[MIG_NAME_LEN - 1] = 0;
 
@@ -534,7 +537,8 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	uint8_t *enc = NULL;
 	int rc = im && tr.buf ? 0 : -ENOMEM;
 	if (!rc)
-		rc = image_build(p, tf, rax, im, &tab, &ntab);
+		rc = image_build(p, tf, rax, g ? g->reason : BALANCE_MANUAL, im,
+				 &tab, &ntab);
 	size_t elen = rc ? 0 : mig_image_size(im);
 	if (!rc && !(enc = kmalloc(elen)))
 		rc = -ENOMEM;
@@ -803,6 +807,13 @@ static int h_begin(unsigned node, const void *req, size_t len, void **reply,
 		if (im->npages * PAGE_SIZE + MEM_RESERVE > st.free_bytes)
 			rc = -ENOMEM;
 	}
+	/* A move the balancer chose needs this node's consent (a manual
+	 * one does not): it may have become busier than the sender knew. */
+	if (!rc && im->lb_reason != BALANCE_MANUAL &&
+	    !balance_accept((enum balance_reason)im->lb_reason, im->lb_load,
+			    im->npages * PAGE_SIZE, im->lb_sender_load,
+			    im->lb_sender_speed))
+		rc = -EAGAIN;
 	if (!rc)
 		rc = space_build(in, dep);
 	if (dep)

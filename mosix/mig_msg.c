@@ -61,10 +61,10 @@ static void get_bytes(struct cur *c, void *p, size_t n)
 #define SIGINFO_BYTES 20
 #define ACTION_BYTES 32
 #define REGION_BYTES 40
-#define IMAGE_FIXED                                                         \
-	(4 + 4 + 8 + 8 * MIG_NREGS + MIG_FPU_SIZE + 8 * 6 + 4 + 1 + 1 +     \
-	 8 * 6 + MIG_NSIG * (SIGINFO_BYTES + ACTION_BYTES) + MIG_NAME_LEN + \
-	 4 + 4)
+#define IMAGE_FIXED                                                     \
+	(4 + 4 + 8 + 8 * MIG_NREGS + MIG_FPU_SIZE + 8 * 6 + 4 + 1 + 1 + \
+	 8 * 6 + 4 * 4 + MIG_NSIG * (SIGINFO_BYTES + ACTION_BYTES) +    \
+	 MIG_NAME_LEN + 4 + 4)
 
 size_t mig_image_size(const struct mig_image *im)
 {
@@ -107,6 +107,10 @@ static void image_scalars(struct cur *c, struct mig_image *im, bool enc)
 	X(cpu_ns);
 	X(clear_tid);
 	X(home_now);
+	X(lb_reason);
+	X(lb_load);
+	X(lb_sender_load);
+	X(lb_sender_speed);
 #undef X
 }
 
@@ -217,7 +221,7 @@ int mig_image_decode(const uint8_t *buf, size_t len, struct mig_image *im)
 	    im->home_pid > 0x7fffffff || im->regs[MIG_R_RIP] >= MIG_USER_TOP ||
 	    im->regs[MIG_R_RSP] > MIG_USER_TOP || im->brk < im->brk_start ||
 	    im->brk > MIG_USER_TOP || im->mmap_next > MIG_USER_TOP ||
-	    im->has_saved_mask > 1 || im->lock > 1)
+	    im->has_saved_mask > 1 || im->lock > 1 || im->lb_reason > 2)
 		return -EINVAL;
 	return check_regions(im);
 }

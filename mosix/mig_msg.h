@@ -71,6 +71,10 @@ struct mig_image {
 	uint64_t cpu_ns; /* CPU time so far (for ps on the new node) */
 	uint64_t clear_tid;
 	uint64_t home_now; /* its clock (home's time base) when sent */
+	/* Why it moves (0 manual, 1 load, 2 memory: enum balance_reason),
+	 * its load, and the sender's local load and speed: an automatic
+	 * move must be accepted by the target's policy (policy_accept). */
+	uint32_t lb_reason, lb_load, lb_sender_load, lb_sender_speed;
 	struct mig_siginfo siginfo[MIG_NSIG];
 	struct mig_action action[MIG_NSIG];
 	char name[MIG_NAME_LEN]; /* NUL-terminated after decoding */

@@ -94,13 +94,15 @@ void policy_load_second(struct policy_load *l, const struct policy_params *p,
 		l->exported = (uint32_t)(((uint64_t)d * l->exported +
 					  (uint64_t)(8 - d) * l->raw) /
 					 8);
-	/* Rounded up when rising so that local reaches raw in the end. */
+	/* Never above what is runnable now (processes that left during the
+	 * second no longer count); rounded up when rising so that local
+	 * reaches its target in the end. */
 	floor = now < l->raw ? (uint32_t)now : l->raw;
 	if (floor <= l->local)
 		l->local = floor;
 	else
 		l->local = (uint32_t)(((uint64_t)(8 - r) * l->local +
-				       (uint64_t)r * l->raw + 7) /
+				       (uint64_t)r * floor + 7) /
 				      8);
 }
 

@@ -125,6 +125,7 @@ TEST(image_rejects_bad_fields)
 	IMAGE_BAD(im->region[1].start = 0x408000, -EINVAL); /* overlaps */
 	IMAGE_BAD(im->region[2].end = MIG_USER_TOP + 4096, -EINVAL);
 	IMAGE_BAD(im->region[1].prot = 8, -EINVAL);
+	IMAGE_BAD(im->lb_reason = 3, -EINVAL); /* manual, load, memory */
 	IMAGE_BAD(im->region[1].flags = 2, -EINVAL);
 	IMAGE_BAD(im->region[0].index = -1, -EINVAL); /* file, no backing */
 	IMAGE_BAD(im->region[0].index = 1, -EINVAL); /* past nbackings */
