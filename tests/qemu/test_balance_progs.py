@@ -1,0 +1,121 @@
+"""test_balance_progs.py — the load balancer's user programs (cpuhog, spawn,
+mon; docs/loadbalancing.md#tools) on a 4-node cluster of reference-speed
+nodes (`--icount 5`, booted with lb=static):
+
+  * cpuhog 3 takes 3 s (±10%) on a reference node, as spawn times it;
+  * `spawn -n 4 --static cpuhog 1` under the static policy puts copy i on
+    node i and nothing moves it again; the checksums agree;
+  * `mon --once` draws at most 24 lines under 80 columns of printable
+    ASCII, a row per node with its status, and the policy; `mon` itself
+    clears the screen with VT100 sequences only and quits on q, leaving the
+    terminal echoing again;
+  * under `mosix`, 8 cpuhogs started on node 0 spread: copies move and end
+    on at least 3 nodes.
+
+Waits are on output with timeouts."""
+
+import re
+import time
+
+import pytest
+
+NODES = 4
+LINE = re.compile(r"^spawn: copy (\d+) pid (\d+) exit (\d+) nodes (\S+) "
+                  r"(\d+\.\d\d) s$", re.M)
+
+
+@pytest.fixture(scope="module")
+def bc(module_cluster):
+    c = module_cluster("balprogs", nodes=NODES, boot="direct", disk_mb=0,
+                       icount_default=5, append="lb=static")
+    with c.console(0) as con:
+        t0 = time.monotonic()
+        while True:
+            out, _ = con.run("cat /proc/cluster/node/*/status")
+            if out.split().count("up") == NODES - 1:
+                break
+            assert time.monotonic() - t0 < 30, out
+            time.sleep(0.5)
+    return c
+
+
+def policy(con, name):
+    out, status = con.run(f"echo {name} > /proc/cluster/policy")
+    assert status == 0, out
+
+
+def test_cpuhog_reference_time(bc):
+    with bc.console(0) as con:
+        out, status = con.run("spawn cpuhog 3", timeout=60)
+        assert status == 0, out
+        assert "cpuhog: 3 s of work, checksum " in out
+        t = float(LINE.search(out)[5])
+        assert 2.7 <= t <= 3.3, out
+
+
+def test_static_placement(bc):
+    with bc.console(0) as con:
+        policy(con, "static")
+        out, status = con.run("spawn -n 4 --static cpuhog 1", timeout=60)
+        assert status == 0, out
+        copies = LINE.findall(out)
+        assert len(copies) == 4, out
+        hist = {int(c[0]): c[3] for c in copies}
+        assert hist == {0: "0", 1: "0>1", 2: "0>2", 3: "0>3"}, out
+        sums = set(re.findall(r"cpuhog: 1 s of work, checksum (\w+)", out))
+        assert len(sums) == 1, out
+
+
+def test_mon_once(bc):
+    with bc.console(0) as con:
+        out, status = con.run("mon --once")
+        assert status == 0, out
+        lines = out.rstrip("\n").split("\n")
+        assert len(lines) <= 24, out
+        assert all(len(l) < 80 and re.fullmatch(r"[ -~]*", l)
+                   for l in lines), out
+        assert re.match(r"mon: node 0, policy static, ", lines[0]), out
+        rows = [l for l in lines if re.match(r"^ {3}\d (self|up) +\[", l)]
+        assert len(rows) == NODES, out
+
+
+def test_mon_interactive(bc):
+    ended = r"(?<!echo )mon-ended"
+    with bc.console(1) as con:
+        con.drain()
+        con.send("\x15mon; echo mon-ended\r")
+        start = con.wait_for(r"\x1b\[H\x1b\[2Jmon: node 1, ",
+                             timeout=10).start()
+        con.wait_for(r"\x1b\[H\x1b\[2Jmon: node 1, ", timeout=10)
+        shown = con.text[start:con.pos]
+        con.send("q")  # alone: read at once in non-canonical mode
+        con.wait_for(ended, timeout=5)
+        out, status = con.run("echo again")
+        assert (status, out) == (0, "again\n"), out
+        # Two frames went by: VT100 home and erase are the only escapes,
+        # and a frame's 24 lines end without a newline (no scrolling).
+        frames = shown.split("\x1b[H\x1b[2J")[1:]
+        assert "\x1b" not in "".join(frames), shown
+        assert all(f.count("\n") <= 23 for f in frames), shown
+        # ^C ends it too, with the terminal restored.
+        con.send("\x15mon; echo mon-ended\r")
+        con.wait_for(r"\x1b\[H\x1b\[2Jmon: node 1, ", timeout=10)
+        con.send("\x03")
+        con.wait_for(ended, timeout=5)
+        out, status = con.run("echo again")
+        assert (status, out) == (0, "again\n"), out
+
+
+def test_mosix_spreads(bc):
+    with bc.console(0) as con:
+        policy(con, "mosix")
+        try:
+            out, status = con.run("spawn -n 8 cpuhog 10", timeout=180)
+        finally:
+            policy(con, "static")
+        assert status == 0, out
+        copies = LINE.findall(out)
+        assert len(copies) == 8, out
+        moved = [c for c in copies if ">" in c[3]]
+        last = {c[3].split(">")[-1] for c in copies}
+        assert len(moved) >= 3 and len(last) >= 3, out
