@@ -44,6 +44,14 @@ def policy(con, name):
     assert status == 0, out
 
 
+def policy_all(bc, name):
+    """The policy on every node: an automatic move needs its target's
+    consent, which only a node in `mosix` mode gives."""
+    for n in range(NODES):
+        with bc.console(n) as con:
+            policy(con, name)
+
+
 def test_cpuhog_reference_time(bc):
     with bc.console(0) as con:
         out, status = con.run("spawn cpuhog 3", timeout=60)
@@ -107,15 +115,21 @@ def test_mon_interactive(bc):
 
 
 def test_mosix_spreads(bc):
-    with bc.console(0) as con:
-        policy(con, "mosix")
-        try:
+    policy_all(bc, "mosix")
+    try:
+        with bc.console(0) as con:
             out, status = con.run("spawn -n 8 cpuhog 10", timeout=180)
-        finally:
-            policy(con, "static")
-        assert status == 0, out
-        copies = LINE.findall(out)
-        assert len(copies) == 8, out
-        moved = [c for c in copies if ">" in c[3]]
-        last = {c[3].split(">")[-1] for c in copies}
-        assert len(moved) >= 3 and len(last) >= 3, out
+    finally:
+        policy_all(bc, "static")
+    assert status == 0, out
+    copies = LINE.findall(out)
+    assert len(copies) == 8, out
+    # They spread over the nodes. Issue 8 asks for two per node within 5 s
+    # and the whole within 10% of the optimal 8 x 10 s / 4 nodes = 20 s;
+    # the balancer does not hold that yet (some runs send a process back
+    # and forth: docs/loadbalancing.md), so this checks the spread only.
+    moved = [c for c in copies if ">" in c[3]]
+    last = {c[3].split(">")[-1] for c in copies}
+    assert len(moved) >= 3 and len(last) >= 3, out
+    total = float(re.search(r"spawn: 8 copies in ([\d.]+) s", out).group(1))
+    print(f"8 x cpuhog 10 on 4 nodes: {total:.2f} s (optimal 20 s)")
