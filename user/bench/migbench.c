@@ -91,22 +91,12 @@ static int fail(const char *fmt, ...)
 /* A decimal number of digits only in [min, max]; usage error if not. */
 static long number(const char *s, long min, long max)
 {
-	long v = 0;
-	const char *p = s;
-	for (; *p >= '0' && *p <= '9' && v <= max; p++)
-		v = v * 10 + (*p - '0');
-	if (p == s || *p || v < min || v > max) {
-		u_err("%s: invalid number '%s' (%ld..%ld)", cmd, s, min, max);
-		u_usage(usage);
-	}
-	return v;
+	return u_number(cmd, s, min, max, usage);
 }
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+	return u_mono_ns();
 }
 
 /* Move to node (NODE_HOME: home); 0, or 1 after a message. */

@@ -34,10 +34,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PROG
@@ -77,6 +79,30 @@ static inline void u_usage(const char *usage)
 	const char *nl = strchr(usage, '\n');
 	fwrite(usage, 1, nl ? (size_t)(nl - usage) + 1 : strlen(usage), stderr);
 	exit(2);
+}
+
+/* A decimal argument in [min, max] (digits only), or "PROG: what: invalid
+ * number 'S' (min..max)" and the usage error (exit 2). */
+static inline long u_number(const char *what, const char *s, long min, long max,
+			    const char *usage)
+{
+	long v = 0;
+	const char *p = s;
+	for (; *p >= '0' && *p <= '9' && v <= max; p++)
+		v = v * 10 + (*p - '0');
+	if (p == s || *p || v < min || v > max) {
+		u_err("%s: invalid number '%s' (%ld..%ld)", what, s, min, max);
+		u_usage(usage);
+	}
+	return v;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t u_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* getopt's own messages name argv[0]; ours name PROG. */

@@ -37,14 +37,7 @@ static const char usage[] =
 
 static long opt_num(const char *s, long min, long max)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < min || v > max) {
-		u_err("invalid number '%s' (%ld..%ld)", s, min, max);
-		u_usage(usage);
-	}
-	return v;
+	return u_number("option", s, min, max, usage);
 }
 
 static uint64_t work(unsigned seed, size_t kb, int rounds, int sleep_ms)
