@@ -60,6 +60,7 @@ static struct thread *current = &boot_thread;
 static struct thread *idle;
 static struct waitq runq; /* user processes' threads */
 static struct waitq kq; /* served first: kernel threads and deputies */
+#define KSTREAK_MAX 16 /* kernel picks in a row while users wait */
 static struct thread *timers;
 /* Dead threads whose stacks are freed once we run on another stack: by
  * the next thread to come back from arch_switch or to start. A list, as
@@ -204,9 +205,18 @@ static void reap_zombies(void)
 static void schedule(void)
 {
 	struct thread *prev = current;
-	struct thread *next = q_pop(&kq);
-	if (!next)
+	/* Kernel threads first, but after KSTREAK_MAX of them in a row a
+	 * waiting user thread gets its turn: a node flooded with network
+	 * work still runs its shell. */
+	static unsigned kstreak;
+	struct thread *next = NULL;
+	if (kq.head && (!runq.head || kstreak < KSTREAK_MAX)) {
+		next = q_pop(&kq);
+		kstreak++;
+	} else {
 		next = q_pop(&runq);
+		kstreak = 0;
+	}
 	if (next)
 		nr_runnable--;
 	else if (prev->state == T_RUNNING)

@@ -430,7 +430,18 @@ long sys_linkperf(const uint64_t a[6])
 	 * moment before asking what arrived. */
 	if (mode == LINKPERF_RAW)
 		thread_sleep_ns(200000000ull);
-	if (peer_stats((unsigned)node, &after) == 0) {
+	int serr = peer_stats((unsigned)node, &after);
+	/* Every send was acknowledged, but the peer's last messages may
+	 * still wait for its worker (the stats are answered at once, by its
+	 * receive thread): ask again, for up to a second, until they are
+	 * all counted. */
+	for (int i = 0; mode == LINKPERF_SEND && serr == 0 && i < 100 &&
+			after.msgs - before.msgs < res.msgs;
+	     i++) {
+		thread_sleep_ns(10000000ull);
+		serr = peer_stats((unsigned)node, &after);
+	}
+	if (serr == 0) {
 		if (mode == LINKPERF_RAW || mode == LINKPERF_RAWPING) {
 			res.peer_msgs = after.raw_frames - before.raw_frames;
 			res.peer_bytes = after.raw_bytes - before.raw_bytes;
