@@ -611,6 +611,6 @@ void balance_init(void)
 	procfs_register_dynset("cluster/node", &node_set);
 	thread_set_tick_sampler(sample);
 	if (link_enabled())
-		link_register_quick(LINK_T_LB_INFO, h_info);
+		link_register(LINK_T_LB_INFO, h_info); /* one-way */
 	thread_create("lbd", lbd, NULL);
 }

@@ -260,11 +260,6 @@ static int rb_fill(void *b, uint64_t off, void *page)
 	memcpy(page, rep, PAGE_SIZE);
 	kfree(rep);
 	count(&M.fetched, 1);
-	spin_lock(&proc_lock);
-	struct proc *p = find_remote(rb->home, rb->pid);
-	if (p)
-		p->mig->fetched++;
-	spin_unlock(&proc_lock);
 	return 0;
 }
 
@@ -1975,7 +1970,7 @@ void mig_init(void)
 	link_register(LINK_T_MIG_PAGES, h_pages);
 	link_register(LINK_T_MIG_COMMIT, h_commit);
 	link_register(LINK_T_MIG_SYSCALL, h_syscall);
-	link_register_quick(LINK_T_MIG_SYSRET, h_sysret);
+	link_register(LINK_T_MIG_SYSRET, h_sysret);
 	link_register(LINK_T_MIG_UCOPY, h_ucopy);
 	link_register(LINK_T_MIG_PAGE, h_page);
 	link_register_quick(LINK_T_MIG_SIGNAL, h_signal);

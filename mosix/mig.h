@@ -44,7 +44,6 @@ struct mig_proc {
 	unsigned node; /* deputy: where the process runs; remote: its home */
 	int home_pid; /* remote: the pid at home (getpid) */
 	unsigned nbackings; /* remote: the home's count (index bound) */
-	uint64_t fetched; /* remote: clean pages fetched from home */
 	/* Remote: the forwarded call in flight (MIG_SYSCALL/SYSRET) and the
 	 * bytes its answer brought for the out window. */
 	uint64_t seq;

@@ -10,7 +10,6 @@ Processes are synchronised through pipes, never with sleeps: a child `cat`
 has run once it has echoed a line back. `reboot` only ever runs with root's
 privileges dropped, so a mistake can never restart the machine.
 """
-import concurrent.futures
 import os
 import pathlib
 import re
@@ -33,20 +32,8 @@ pytestmark = pytest.mark.skipif(shutil.which("musl-gcc") is None,
 
 
 @pytest.fixture(scope="session")
-def bindir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("coreutils-bin")
-
-    def build(name):
-        return name, subprocess.run(
-            [str(ROOT / "tools" / "cc"), "-Werror", "-o", str(out / name),
-             str(ROOT / "user" / f"{name}.c")],
-            capture_output=True, text=True)
-
-    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as ex:
-        results = list(ex.map(build, PROGRAMS))
-    failed = [f"{n}:\n{r.stderr}" for n, r in results if r.returncode]
-    assert not failed, "build failed:\n" + "\n".join(failed)
-    return out
+def bindir(build_programs):
+    return build_programs("coreutils", PROGRAMS)
 
 
 @pytest.fixture

@@ -24,14 +24,8 @@ pytestmark = pytest.mark.skipif(shutil.which("musl-gcc") is None,
 
 
 @pytest.fixture(scope="module")
-def bindir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("netprogs-bin")
-    for name in PROGRAMS:
-        r = subprocess.run([str(ROOT / "tools" / "cc"), "-Werror", "-o",
-                            str(out / name), str(ROOT / "user" / f"{name}.c")],
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-    return out
+def bindir(build_programs):
+    return build_programs("netprogs", PROGRAMS)
 
 
 def free_port():
