@@ -342,7 +342,8 @@ static void receive_byte(struct tty *t, int c, struct rx_after *a)
 		if (c == '\n' || IS(VEOL) || IS(VEOL2)) {
 			if ((lf & ECHO) || (c == '\n' && (lf & ECHONL)))
 				echo_char(t, c);
-			a->wake |= store(t, c, TF_EOL);
+			a->wake |= store(
+				t, c, TF_EOL | ((lf & ECHO) ? TF_ECHOED : 0));
 			return;
 		}
 		if (IS(VEOF)) {
@@ -359,7 +360,7 @@ plain:
 	if ((lf & ICANON) && t->head == t->chead)
 		t->canon_col = t->col;
 	echo_char(t, c);
-	a->wake |= store(t, c, 0) && !(lf & ICANON);
+	a->wake |= store(t, c, (lf & ECHO) ? TF_ECHOED : 0) && !(lf & ICANON);
 }
 
 static void post_signal(struct tty *t, int pgrp, int sig)
@@ -716,6 +717,19 @@ int tty_ioctl_kernel(struct tty *t, struct file *f, unsigned cmd,
 		*(int *)karg = cnt;
 		return 0;
 	}
+	case SHOAL_TIOCECHOED: {
+		int cnt = 0;
+		spin_lock(&t->lock);
+		for (uint32_t i = t->rtail; i != t->chead; i++) {
+			uint8_t f = t->flags[MASK(i)];
+			if (!(f & TF_ECHOED))
+				break;
+			cnt += !(f & TF_EOF);
+		}
+		spin_unlock(&t->lock);
+		*(int *)karg = cnt;
+		return 0;
+	}
 	case TIOCOUTQ:
 		*(int *)karg = 0;
 		return 0;
@@ -778,6 +792,7 @@ static void ioctl_arg(unsigned cmd, size_t *in, size_t *out)
 	case TIOCGPGRP:
 	case TIOCGSID:
 	case FIONREAD:
+	case SHOAL_TIOCECHOED:
 	case TIOCOUTQ:
 	case TIOCGETD:
 		*out = sizeof(int);

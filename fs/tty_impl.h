@@ -113,6 +113,10 @@ enum {
 #define TIOCNOTTY 0x5422
 #define TIOCGETD 0x5424
 #define TIOCGSID 0x5429
+/* Shoal's own (user/include/shoal.h): how many of the readable bytes, from
+ * the front, the terminal echoed when they arrived. A line editor that
+ * switches to raw mode takes those in silently and echoes the rest. */
+#define SHOAL_TIOCECHOED 0x800454E0u
 /* TCFLSH arguments */
 #define TCIFLUSH 0
 #define TCOFLUSH 1
@@ -144,8 +148,9 @@ struct tty_stats {
  * the line being edited in canonical mode (empty otherwise: chead == head).
  * In canonical mode every readable line ends with a byte flagged TF_EOL; an
  * end of file (VEOF) is a TF_EOL|TF_EOF byte that is consumed, not copied.
+ * TF_ECHOED marks a byte that was echoed on arrival (ECHO was on).
  */
-enum { TF_EOL = 1, TF_EOF = 2 };
+enum { TF_EOL = 1, TF_EOF = 2, TF_ECHOED = 4 };
 struct tty {
 	const char *name;
 	void (*out)(void *arg, const char *s, size_t n); /* the device */

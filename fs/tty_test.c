@@ -114,6 +114,33 @@ SELFTEST(tty_defaults_ioctls)
 	return 0;
 }
 
+/* What a line editor sees when it switches to raw mode after a command:
+ * the bytes typed ahead in cooked mode were echoed, later ones were not. */
+SELFTEST(tty_typed_ahead_echo)
+{
+	struct capture cap;
+	struct tty *t = test_tty(&cap);
+	ST_ASSERT(t);
+	feed(t, "ls\nech");
+	ST_ASSERT(!strcmp(cap.buf, "ls\r\nech"));
+	ST_ASSERT(set_lflag(t, ICANON | ECHO, 0, 1, 0) == 0);
+	feed(t, "o x");
+	ST_ASSERT(!strcmp(cap.buf, "ls\r\nech"));
+	int echoed = -1, all = -1;
+	ST_ASSERT(tty_ioctl_kernel(t, NULL, SHOAL_TIOCECHOED, 0, &echoed) == 0);
+	ST_ASSERT(tty_ioctl_kernel(t, NULL, FIONREAD, 0, &all) == 0);
+	ST_ASSERT(echoed == 6 && all == 9);
+	char buf[64];
+	ST_ASSERT(take(t, buf, 5) == 4 && !strcmp(buf, "ls\ne"));
+	ST_ASSERT(tty_ioctl_kernel(t, NULL, SHOAL_TIOCECHOED, 0, &echoed) == 0);
+	ST_ASSERT(echoed == 2);
+	ST_ASSERT(take(t, buf, sizeof buf) == 5);
+	ST_ASSERT(tty_ioctl_kernel(t, NULL, SHOAL_TIOCECHOED, 0, &echoed) == 0);
+	ST_ASSERT(echoed == 0);
+	kfree(t);
+	return 0;
+}
+
 SELFTEST(tty_canonical_editing)
 {
 	struct capture cap;

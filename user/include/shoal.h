@@ -6,6 +6,7 @@
  *   shoal_linkperf(mode, node, size, count, &res, seed)   mosix/linkperf.c
  *   shoal_migrate(pid, node)    move a process to another node (issue 7,
  *                               docs/migration.md)
+ *   SHOAL_TIOCECHOED            a terminal ioctl (fs/tty.c) for line editors
  */
 #ifndef SHOAL_H
 #define SHOAL_H
@@ -16,6 +17,11 @@
 
 #define SHOAL_SYS_LINKPERF 500
 #define SHOAL_SYS_MIGRATE 501
+
+/* ioctl on a terminal: into an int, how many of the readable bytes, from
+ * the front, were echoed by the terminal when they arrived (typed ahead in
+ * cooked mode). Linux has no such call: ENOTTY there. */
+#define SHOAL_TIOCECHOED 0x800454E0u
 
 enum {
 	LINKPERF_SEND = 1, /* one-way messages, windowed, all acknowledged */

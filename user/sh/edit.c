@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "sh.h"
+#include "shoal.h"
 
 #define HISTORY_MAX 500
 
@@ -400,8 +401,12 @@ char *edit_readline(const char *prompt)
 	str_addn(&e.line, "", 0);
 	/* Typed ahead while a command ran: the terminal echoed it already
 	 * (cooked mode), so it is taken in silently, without a prompt
-	 * between the echo and the command's output. */
-	if (ioctl(sh.ttyfd, FIONREAD, &typed_ahead) < 0)
+	 * between the echo and the command's output. Shoal's terminal says
+	 * exactly how much it echoed: bytes that came after tty_raw were not
+	 * echoed and go through the editor. Elsewhere all that is waiting
+	 * counts (a byte typed just as raw mode began is then not shown). */
+	if (ioctl(sh.ttyfd, SHOAL_TIOCECHOED, &typed_ahead) < 0 &&
+	    ioctl(sh.ttyfd, FIONREAD, &typed_ahead) < 0)
 		typed_ahead = 0;
 	if (typed_ahead <= 0)
 		out_s(&e, prompt);
