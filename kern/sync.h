@@ -114,8 +114,10 @@ void thread_set_tick_sampler(void (*fn)(unsigned nproc, uint64_t ticks));
 uint64_t thread_run_ticks(const struct thread *t);
 /* Scheduling: kernel threads run before user processes' threads (each
  * class round robin); a process's thread that serves others (a deputy,
- * mosix/mig.c) joins the first class with thread_boost(t, true). Change
- * it only for the calling thread or one that is not runnable. */
+ * mosix/mig.c) joins the first class with thread_boost(t, true), and so
+ * does a process asked to migrate until its move is over (its freeze and
+ * sending run ahead of the CPU-bound processes it leaves). A thread that
+ * waits for the CPU changes queues at once. */
 void thread_boost(struct thread *t, bool on);
 /* A kernel thread scheduled like user processes (the console's input
  * thread: typed-ahead characters must meet the shell in the terminal mode

@@ -8,7 +8,9 @@
  * thread runs preempts it at the next interrupt exit, so the network, the
  * Linker and a deputy answer at once on a node busy with CPU-bound
  * processes. Within a queue: round robin with a time slice of SLICE_TICKS
- * timer ticks; the tick hook counts the slice down and the interrupt-exit
+ * timer ticks, except that a user thread waking from a sleep of a tick or
+ * more goes to the head of its queue for a one-tick slice (make_runnable);
+ * the tick hook counts the slice down and the interrupt-exit
  * hook switches when it runs out and someone else is runnable (preemption
  * of kernel code is safe because every shared structure is guarded by a
  * spinlock, which disables interrupts, or a sleeplock).
@@ -53,6 +55,8 @@ struct thread {
 	bool boost; /* thread_boost: queued with the kernel threads */
 	bool plain; /* thread_plain: a kernel thread queued with the users' */
 	bool interruptible; /* asleep in waitq_sleep_intr */
+	bool woke_first; /* queued at the head on waking: a short slice */
+	uint64_t slept_tick; /* time_ticks() when it last went to sleep */
 };
 
 static struct thread boot_thread = {.name = "kmain", .state = T_RUNNING};
@@ -83,6 +87,14 @@ static void q_push(struct waitq *q, struct thread *t)
 	else
 		q->head = t;
 	q->tail = t;
+}
+
+static void q_push_front(struct waitq *q, struct thread *t)
+{
+	t->next = q->head;
+	q->head = t;
+	if (!q->tail)
+		q->tail = t;
 }
 
 static struct thread *q_pop(struct waitq *q)
@@ -143,7 +155,16 @@ static struct waitq *queue_of(const struct thread *t)
 void thread_boost(struct thread *t, bool on)
 {
 	unsigned long f = irq_save();
+	bool queued = t->state == T_RUNNABLE && t != current && t != idle;
+	if (queued)
+		q_remove(queue_of(t), t);
 	t->boost = on;
+	if (queued) {
+		/* It changes queues now, not at its next wake-up. */
+		q_push(queue_of(t), t);
+		if (boosted(t) && current != idle && !boosted(current))
+			need_resched = true;
+	}
 	irq_restore(f);
 }
 
@@ -167,7 +188,18 @@ static void make_runnable(struct thread *t)
 		timer_remove(t);
 	t->state = T_RUNNABLE;
 	if (t != idle) {
-		q_push(queue_of(t), t);
+		/* A user thread that slept a tick or more (waiting for a
+		 * pipe, a child, the terminal, a timer) or never ran goes
+		 * ahead of the CPU-bound ones for one short slice: a shell
+		 * or a spawner on a busy node is not kept waiting a round of
+		 * everyone's slices at each step, and a thread cannot take
+		 * more than one tick per tick it sleeps that way. */
+		if (queue_of(t) == &runq && time_ticks() > t->slept_tick) {
+			q_push_front(&runq, t);
+			t->woke_first = true;
+		} else {
+			q_push(queue_of(t), t);
+		}
 		nr_runnable++;
 		/* A kernel service woken while a user process runs gets the
 		 * CPU at the next interrupt exit, not after every process's
@@ -231,7 +263,10 @@ static void schedule(void)
 		}
 	}
 	need_resched = false;
-	next->slice = SLICE_TICKS;
+	if (prev->state == T_SLEEPING)
+		prev->slept_tick = time_ticks();
+	next->slice = next->woke_first ? 1 : SLICE_TICKS;
+	next->woke_first = false;
 	if (next == prev) {
 		prev->state = T_RUNNING;
 		return;

@@ -8,9 +8,10 @@
  *                 (thread_set_tick_sampler; a tickless-idle gap counts as
  *                 that many ticks with none)
  *   every second  (the lbd thread) the load and its two smoothed values,
- *                 each local process's CPU share, the window's ageing, and
- *                 in `mosix` mode at most one decision, carried out with a
- *                 migrate request (mosix/mig.c)
+ *                 each local process's CPU share, the window's ageing
+ *   every 250 ms  in `mosix` mode decisions, one after the other while
+ *                 each moves a process, carried out with migrate requests
+ *                 (mosix/mig.c)
  *   every info_ms this node's entry and a few of the freshest in its window
  *                 to one random node that is up (LINK_T_LB_INFO, one-way, on
  *                 the Linker's INFO channel); nothing is broadcast
@@ -43,7 +44,13 @@
 #define INFO_HDR 4
 #define INFO_ENTRY 32
 #define MOVES_KEPT 16
-#define DECISIONS_MAX 4 /* per second */
+/* Decisions in a row each round, each made when the previous move is over
+ * (as lbsim does): a bound, not a rate. */
+#define DECISIONS_MAX 16
+/* A round of decisions every DECIDE_NS (the load itself is computed once
+ * a second): a process that has just lived its residency period waits at
+ * most this long for its move, not up to a second. */
+#define DECIDE_NS (250 * MS)
 #define CAL_NS (50 * MS) /* the speed loop's length */
 /* Loop iterations per ms of the reference node (speed 1000): a TCG node
  * under `--icount 5` (tools/cluster) measured 4,703; `--icount 7` gives
@@ -68,6 +75,8 @@ static struct {
 	uint32_t last_nrun; /* at the last tick */
 	uint64_t load_ns; /* when the load was last computed */
 	uint32_t accepted; /* load accepted this second, not yet measured */
+	uint32_t decision_load; /* policy_decision_load at the last decision,
+				 * less what left since */
 	struct policy_window win;
 	uint32_t procs_of[LINK_MAX_NODES]; /* from their INFO entries */
 	uint64_t rng;
@@ -130,7 +139,7 @@ static uint64_t free_bytes(void)
 void balance_self(uint32_t *load, uint32_t *speed)
 {
 	spin_lock(&B.lock);
-	*load = B.load.local;
+	*load = MAX(B.load.local, B.decision_load);
 	*speed = B.speed;
 	spin_unlock(&B.lock);
 }
@@ -235,6 +244,9 @@ static bool decide(uint64_t now)
 	*win = B.win;
 	struct policy_self me = {link_self(), B.load.local, B.speed,
 				 free_bytes()};
+	/* What the target compares with (balance_self, in the image). */
+	B.decision_load =
+		policy_decision_load(&B.params, me.load, procs, n, now);
 	struct policy_decision d;
 	bool go = policy_decide(&B.params, mode, &me, win, procs, n, now,
 				&B.rng, &d);
@@ -247,9 +259,10 @@ static bool decide(uint64_t now)
 				       " %u:%u", win->e[i].node,
 				       policy_entry_load(&B.params, &win->e[i],
 							 now));
-		printk(KERN_DEBUG "balance: load %u (raw %u), %zu procs, "
-				  "window%s: pid %u to %u\n",
-		       me.load, B.load.raw, n, wl, d.id, d.target);
+		printk(KERN_DEBUG "balance: load %u (local %u, raw %u), %zu "
+				  "procs, window%s: pid %u to %u\n",
+		       B.decision_load, me.load, B.load.raw, n, wl, d.id,
+		       d.target);
 	}
 	spin_unlock(&B.lock);
 	uint32_t load = 0;
@@ -270,6 +283,7 @@ static bool decide(uint64_t now)
 		*(why == BALANCE_MEMORY ? &B.moves_memory : &B.moves_load) += 1;
 		policy_window_note(&B.win, &B.params, d.target, load, now);
 		policy_load_adjust(&B.load, -(int32_t)load);
+		B.decision_load -= MIN(B.decision_load, load);
 	} else {
 		B.move_failed++;
 	}
@@ -381,9 +395,10 @@ static void lbd(void *arg)
 	printk(KERN_DEBUG "balance: speed %u (loop %u), policy %s\n", B.speed,
 	       measured, mode_names[B.mode]);
 	uint64_t last = time_ns(), next_info = last + B.params.info_ns;
+	uint64_t next_decide = last + DECIDE_NS;
 	for (;;) {
 		uint64_t now = time_ns();
-		uint64_t next = MIN(last + SEC, next_info);
+		uint64_t next = MIN(MIN(last + SEC, next_info), next_decide);
 		if (next > now)
 			thread_sleep_ns(next - now);
 		now = time_ns();
@@ -396,12 +411,16 @@ static void lbd(void *arg)
 			spin_unlock(&B.lock);
 			proc_loads(now - last);
 			last = now;
-			/* Several moves a second when one node holds many
+			next_decide = now;
+		}
+		if (now >= next_decide) {
+			/* Several moves in a row when one node holds many
 			 * processes: each counts at its target in the window
 			 * (policy_window_note), so the next sees it there. */
 			for (int i = 0; i < DECISIONS_MAX && decide(time_ns());
 			     i++)
 				;
+			next_decide = time_ns() + DECIDE_NS;
 		}
 		if (now >= next_info) {
 			disseminate(now);

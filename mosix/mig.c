@@ -671,6 +671,8 @@ void mig_user_return(struct trapframe *tf)
 	if (!g)
 		return;
 	int rc = mig_go(p, tf, g->node, tf->rax, g);
+	/* Still here (failed, or it was there): an ordinary process again. */
+	thread_boost(thread_current(), false);
 	spin_lock(&proc_lock);
 	goreq_done(g, rc);
 	spin_unlock(&proc_lock);
@@ -1842,9 +1844,13 @@ int mig_request(int pid, int node, int reason)
 	p->goreq = &g;
 	/* It moves at its next return to user mode: a running process at
 	 * the next tick, a sleeping one when its call ends (a signal-free
-	 * wake: the call goes on normally). */
-	if (p->thread)
+	 * wake: the call goes on normally). Boosted until then and during
+	 * the move: behind seven CPU-bound processes, each step of the move
+	 * would wait a round of their time slices. */
+	if (p->thread) {
+		thread_boost(p->thread, true);
 		thread_interrupt(p->thread);
+	}
 	uint64_t deadline = time_ns() + 3 * STEP_TIMEOUT;
 	int w = 0;
 	while (g.result == 1 && w != -ETIMEDOUT)
@@ -1852,8 +1858,11 @@ int mig_request(int pid, int node, int reason)
 	if (g.result == 1) {
 		/* Gave up: withdraw the request if it is still ours. */
 		struct proc *q = proc_find(pid);
-		if (q && q->goreq == &g)
+		if (q && q->goreq == &g) {
 			q->goreq = NULL;
+			if (q->thread)
+				thread_boost(q->thread, false);
+		}
 		g.result = -ETIMEDOUT;
 	}
 	rc = g.result;

@@ -364,13 +364,29 @@ static bool usher(const struct policy_params *p, const struct policy_self *self,
 	return true;
 }
 
+uint32_t policy_decision_load(const struct policy_params *p, uint32_t local,
+			      const struct policy_proc *procs, size_t nprocs,
+			      uint64_t now_ns)
+{
+	uint64_t settled = 0;
+
+	for (size_t i = 0; i < nprocs; i++)
+		if (procs[i].age_ns >= p->residency_ns)
+			settled += procs[i].load;
+	return settled > local
+		       ? (settled > UINT32_MAX ? UINT32_MAX : (uint32_t)settled)
+		       : local;
+}
+
 bool policy_decide(const struct policy_params *p, enum policy_mode mode,
 		   const struct policy_self *self,
 		   const struct policy_window *w,
 		   const struct policy_proc *procs, size_t nprocs,
 		   uint64_t now_ns, uint64_t *rng, struct policy_decision *out)
 {
-	uint64_t here_norm = norm64(self->load, self->speed);
+	uint32_t here =
+		policy_decision_load(p, self->load, procs, nprocs, now_ns);
+	uint64_t here_norm = norm64(here, self->speed);
 	int64_t best_gain = 0;
 	bool found = false;
 
@@ -389,7 +405,7 @@ bool policy_decide(const struct policy_params *p, enum policy_mode mode,
 
 		if (!candidate(p, pr, now_ns) || pl < p->min_proc_load)
 			continue;
-		r_here = rate(self->speed, self->load);
+		r_here = rate(self->speed, here);
 		for (uint32_t j = 0; j < w->n; j++) {
 			const struct policy_entry *e = &w->e[j];
 			uint64_t el = policy_entry_load(p, e, now_ns);

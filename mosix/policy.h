@@ -197,11 +197,24 @@ struct policy_decision {
 };
 
 /*
+ * The load a decision uses for this node: the local smoothed load, or more
+ * when the processes that have lived the residency period add up to more.
+ * The local value rises slowly so that a burst of short processes does not
+ * send work away; a process older than the residency period is no burst,
+ * so 8 processes started together count as 800 once they have lived it,
+ * not the 500 or so the local value has reached by then.
+ */
+uint32_t policy_decision_load(const struct policy_params *p, uint32_t local,
+			      const struct policy_proc *procs, size_t nprocs,
+			      uint64_t now_ns);
+
+/*
  * At most one migration for this node: returns true and fills *out, or
  * false. Memory ushering comes first (when free memory is below mem_low),
  * then load. rng breaks ties between equally good targets, so that nodes
  * that see the same idle node do not all pick it. Modes other than
- * POLICY_MOSIX never migrate.
+ * POLICY_MOSIX never migrate. self->load is the local smoothed load; the
+ * load decisions use policy_decision_load of it and procs.
  */
 bool policy_decide(const struct policy_params *p, enum policy_mode mode,
 		   const struct policy_self *self,

@@ -21,7 +21,7 @@
  * attention from the copies); as the lock is inherited, each copy gets
  * spawn's own earlier lock value back once it has exec'd.
  *
- * Every 100 ms (and whenever a copy ends: SIGCHLD is taken with
+ * Every 250 ms (and whenever a copy ends: SIGCHLD is taken with
  * sigtimedwait) spawn reads /proc/<pid>/where of each running copy and
  * records each change of node. At the end it prints, one line per copy,
  *   spawn: copy I pid P exit S nodes 0>2>1 T.TT s
@@ -44,7 +44,8 @@
 
 #define COPIES_MAX 4096
 #define HIST_MAX 32 /* nodes remembered per copy */
-#define POLL_NS 100000000ll
+#define POLL_NS 250000000ll
+#define LAUNCH_BATCH 32 /* copies forked before their execs are awaited */
 #define NODES_MAX 256
 
 static const char usage[] =
@@ -195,11 +196,10 @@ static char **copy_argv(char **args, int nargs, int i)
 }
 
 /*
- * Fork and exec copy i. 0 when it runs PROG; -1 (reported) when it could
- * not start: c->pid is 0 without a child, else the child exits 127.
+ * Fork copy c, which execs argv. The read end of its close-on-exec pipe,
+ * for confirm_copy; -1 (reported) without a child (c->pid stays 0).
  */
-static int start_copy(struct copy *c, int i, char **argv,
-		      const sigset_t *oldmask)
+static int launch_copy(struct copy *c, char **argv, const sigset_t *oldmask)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -226,11 +226,18 @@ static int start_copy(struct copy *c, int i, char **argv,
 	close(p[1]);
 	c->pid = pid;
 	c->running = true;
+	return p[0];
+}
+
+/* Wait until copy i has exec'd prog (its pipe closes: 0) or failed to
+ * (the child sent its errno and exits 127: -1, reported). */
+static int confirm_copy(int i, const char *prog, int rfd)
+{
 	int e = 0;
-	ssize_t r = u_read(p[0], &e, sizeof e);
-	close(p[0]);
+	ssize_t r = u_read(rfd, &e, sizeof e);
+	close(rfd);
 	if (r == (ssize_t)sizeof e) {
-		u_err("copy %d: %s: %s", i, argv[0], strerror(e));
+		u_err("copy %d: %s: %s", i, prog, strerror(e));
 		return -1;
 	}
 	return 0;
@@ -359,34 +366,46 @@ int main(int argc, char **argv)
 
 	int nargs = argc - optind, left = 0, rc = 0;
 	uint64_t t0 = now_ns();
-	for (int i = 0; i < n; i++) {
-		struct copy *c = &copies[i];
-		char **cargv = copy_argv(argv + optind, nargs, i);
-		if (!cargv) {
-			u_err("out of memory");
-			rc = 1;
-			break;
+	/* A batch of copies is forked before any exec is waited for: on a
+	 * busy node each wait would let the copies already running have the
+	 * CPU, and the last copy would start long after the first. */
+	for (int first = 0; first < n && !rc; first += LAUNCH_BATCH) {
+		int rfd[LAUNCH_BATCH], end = first;
+		while (end < n && end < first + LAUNCH_BATCH) {
+			char **cargv = copy_argv(argv + optind, nargs, end);
+			if (!cargv) {
+				u_err("out of memory");
+				rc = 1;
+				break;
+			}
+			rfd[end - first] =
+				launch_copy(&copies[end], cargv, &oldmask);
+			for (int k = 0; k < nargs; k++)
+				if (cargv[k] != argv[optind + k])
+					free(cargv[k]);
+			free(cargv);
+			if (!copies[end].pid) {
+				rc = 1;
+				break; /* no pipe or fork: the next would fail */
+			}
+			end++;
+			left++;
 		}
-		int started = start_copy(c, i, cargv, &oldmask);
-		for (int k = 0; k < nargs; k++)
-			if (cargv[k] != argv[optind + k])
-				free(cargv[k]);
-		free(cargv);
-		if (!c->pid) {
-			rc = 1;
-			break; /* no pipe or fork: the next would fail too */
+		for (int i = first; i < end; i++) {
+			struct copy *c = &copies[i];
+			if (confirm_copy(i, argv[optind], rfd[i - first]) < 0)
+				continue;
+			if (locked && was == 0)
+				set_lock(c->pid, '0');
+			note_node(c, where(c->pid));
+			int to = placed ? nodes[i % nnodes] : -1;
+			if (to >= 0 && to != c->hist[0] &&
+			    shoal_migrate((int)c->pid, to) < 0 &&
+			    errno != ESRCH)
+				u_err("copy %d pid %d: cannot move to node "
+				      "%d: %s",
+				      i, (int)c->pid, to, strerror(errno));
 		}
-		left++;
-		if (started < 0)
-			continue;
-		if (locked && was == 0)
-			set_lock(c->pid, '0');
-		note_node(c, where(c->pid));
-		int to = placed ? nodes[i % nnodes] : -1;
-		if (to >= 0 && to != c->hist[0] &&
-		    shoal_migrate((int)c->pid, to) < 0 && errno != ESRCH)
-			u_err("copy %d pid %d: cannot move to node %d: %s", i,
-			      (int)c->pid, to, strerror(errno));
 	}
 	uint64_t next = now_ns();
 	while (left > 0) {

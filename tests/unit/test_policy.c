@@ -278,6 +278,35 @@ TEST(residency_respected)
 	CHECK_EQ(d.id, 12);
 }
 
+/* 8 processes that have all lived the residency period are 800, however
+ * little the slowly rising local load has caught up; younger ones, or
+ * processes that are mostly asleep, do not raise it. */
+TEST(decision_load_counts_settled_processes)
+{
+	struct policy_params p = params();
+	struct policy_proc pr[8];
+	for (uint32_t i = 0; i < 8; i++)
+		pr[i] = proc(11 + i);
+	CHECK_EQ(policy_decision_load(&p, 500, pr, 8, NOW), 800);
+	CHECK_EQ(policy_decision_load(&p, 900, pr, 8, NOW), 900);
+	for (int i = 0; i < 4; i++)
+		pr[i].age_ns = 500 * MS;
+	CHECK_EQ(policy_decision_load(&p, 300, pr, 8, NOW), 400);
+	pr[4].load = 5;
+	CHECK_EQ(policy_decision_load(&p, 300, pr, 8, NOW), 305);
+	CHECK_EQ(policy_decision_load(&p, 300, pr, 0, NOW), 300);
+	/* The decisions follow: local 300 against a node at 200 is no
+	 * reason to move, five settled processes here are. */
+	struct policy_window w = {0};
+	struct policy_self me = self(300);
+	struct policy_decision d;
+	for (uint32_t i = 0; i < 8; i++)
+		pr[i] = proc(11 + i);
+	add(&w, 1, 200, 1000, 512 * MIB);
+	CHECK(!decide(&me, &w, pr, 2, &d)); /* 2 settled: 300 stands */
+	CHECK(decide(&me, &w, pr, 5, &d)); /* 5 settled: 500 */
+}
+
 TEST(recent_move_respected)
 {
 	struct policy_window w = {0};
@@ -464,8 +493,11 @@ TEST(memory_ushering)
 	struct policy_window w = {0};
 	struct policy_proc pr[] = {proc(11), proc(12), proc(13)};
 	struct policy_decision d;
-	/* short of memory; loads equal everywhere (no load move) */
+	/* short of memory; no node light enough for a load move (the three
+	 * add up to this node's 100) */
 	struct policy_self me = {0, 100, POLICY_STD_SPEED, 8 * MIB};
+	for (int i = 0; i < 3; i++)
+		pr[i].load = 33;
 	pr[0].mem_bytes = 20 * MIB;
 	pr[1].mem_bytes = 90 * MIB; /* the largest */
 	pr[2].mem_bytes = 40 * MIB;

@@ -345,7 +345,10 @@ static void decide(struct sim *s, int n)
 		them.load = (td->load.local > cur ? td->load.local : cur) +
 			    td->in_load;
 		if (!policy_accept(&s->c->pp, s->mode, &them, dec.reason,
-				   POLICY_LOAD_UNIT, s->pr[p].mem, me.load,
+				   POLICY_LOAD_UNIT, s->pr[p].mem,
+				   policy_decision_load(&s->c->pp, me.load,
+							cand, (size_t)nc,
+							ns(s->now)),
 				   me.speed)) {
 			/* the refusal carries the target's state */
 			struct policy_info ans = {(uint32_t)t, them.load,
