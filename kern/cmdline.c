@@ -25,10 +25,7 @@ void kconfig_defaults(struct kconfig *cfg)
 	cfg->loglevel = LOG_INFO;
 	cfg->hz = 100;
 	strlcpy(cfg->init, KCONFIG_INIT_DEFAULT, sizeof cfg->init);
-	/* Until issue 8's tests cover the balancer, it starts switched off
-	 * (docs/loadbalancing.md); lb=mosix or /proc/cluster/policy turn
-	 * it on. */
-	strlcpy(cfg->lb, "off", sizeof cfg->lb);
+	strlcpy(cfg->lb, "mosix", sizeof cfg->lb); /* docs/loadbalancing.md */
 }
 
 /* Decimal without sign; false on empty, junk or overflow past max. */

@@ -31,6 +31,7 @@
 #include "kern/elf.h"
 #include "kern/kern.h"
 #include "kern/syscall.h"
+#include "mosix/balance.h"
 #include "mosix/mig.h"
 #include "vm/vm.h"
 
@@ -386,6 +387,7 @@ void proc_exit(int wstatus)
 {
 	struct proc *p = proc_current();
 	KASSERT(p);
+	balance_proc_exit(p);
 	mig_exit(p, wstatus);
 	if (p->sys.kernel_child && !(wstatus & 0x7f))
 		printk("shoal: pid %d (%s) exited with status %d\n", p->pid,

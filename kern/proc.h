@@ -146,8 +146,8 @@ struct proc {
 	/* Load balancing (mosix/balance.c): its thread's run ticks at the
 	 * last sample, its recent load (the share of ticks it was running or
 	 * ready: 100 = always runnable), when it started or arrived on this
-	 * node, when it last moved (0 never). */
-	uint64_t lb_run_prev;
+	 * node, when it last moved (0 never), its run ticks then. */
+	uint64_t lb_run_prev, lb_run_base;
 	uint32_t lb_load;
 	uint64_t lb_since_ns, lb_moved_ns;
 };

@@ -74,7 +74,6 @@ static struct {
 	uint64_t last_tick;
 	uint32_t last_nrun; /* at the last tick */
 	uint64_t load_ns; /* when the load was last computed */
-	uint32_t accepted; /* load accepted this second, not yet measured */
 	uint32_t decision_load; /* policy_decision_load at the last decision,
 				 * less what left since */
 	struct policy_window win;
@@ -148,18 +147,27 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 		    uint32_t sender_load, uint32_t sender_speed)
 {
 	spin_lock(&B.lock);
-	struct policy_self me = {link_self(), B.load.local + B.accepted,
-				 B.speed, free_bytes()};
+	struct policy_self me = {link_self(), B.load.local, B.speed,
+				 free_bytes()};
 	bool ok = policy_accept(&B.params, B.mode, &me,
 				reason == BALANCE_MEMORY ? POLICY_REASON_MEMORY
 							 : POLICY_REASON_LOAD,
 				load, bytes, sender_load, sender_speed);
 	if (ok)
-		B.accepted += load;
+		policy_load_adjust(&B.load, (int32_t)load);
 	else
 		B.refused++;
 	spin_unlock(&B.lock);
 	return ok;
+}
+
+void balance_proc_exit(const struct proc *p)
+{
+	if (!p->user.space || mig_is_deputy(p->mig) || !p->lb_load)
+		return;
+	spin_lock(&B.lock);
+	policy_load_adjust(&B.load, -(int32_t)p->lb_load);
+	spin_unlock(&B.lock);
 }
 
 void balance_note_move(int pid, const char *name, unsigned to,
@@ -180,11 +188,11 @@ void balance_note_move(int pid, const char *name, unsigned to,
 
 /* Each process running here: the share of the last second's ticks at
  * which it was running or ready (a CPU-bound process is 100 however many
- * share the CPU with it: the load it brings to any node). */
-static void proc_loads(uint64_t elapsed_ns)
+ * share the CPU with it: the load it brings to any node); for one that
+ * started or arrived during the second, the share of the ticks since. */
+static void proc_loads(uint64_t now, uint64_t elapsed_ns)
 {
 	unsigned n = 0;
-	uint64_t ticks = elapsed_ns * time_hz() / SEC;
 	spin_lock(&proc_lock);
 	for (struct proc *p = proc_first(); p; p = p->next) {
 		if (!p->thread || !p->user.space || mig_is_deputy(p->mig) ||
@@ -193,7 +201,13 @@ static void proc_loads(uint64_t elapsed_ns)
 		uint64_t rt = thread_run_ticks(p->thread);
 		uint64_t d = rt > p->lb_run_prev ? rt - p->lb_run_prev : 0;
 		p->lb_run_prev = rt;
-		uint64_t share = ticks ? d * POLICY_LOAD_UNIT / ticks : 0;
+		uint64_t span = now - p->lb_since_ns < elapsed_ns
+					? now - p->lb_since_ns
+					: elapsed_ns;
+		uint64_t ticks = span * time_hz() / SEC;
+		if (ticks < 1)
+			ticks = 1;
+		uint64_t share = d * POLICY_LOAD_UNIT / ticks;
 		if (share > POLICY_LOAD_UNIT)
 			share = POLICY_LOAD_UNIT;
 		p->lb_load = (uint32_t)share; /* the last second's, as is */
@@ -203,6 +217,21 @@ static void proc_loads(uint64_t elapsed_ns)
 	spin_lock(&B.lock);
 	B.nprocs = n;
 	spin_unlock(&B.lock);
+}
+
+/* A process's load for a decision: for one that started or arrived in the
+ * last 2 s, its share of the ticks since (the last second's figure was
+ * taken over a few ticks of its life at most, or none); else the last
+ * second's. proc_lock held. */
+static uint32_t proc_load_now(const struct proc *p, uint64_t now)
+{
+	uint64_t age = now - p->lb_since_ns;
+	if (age >= 2 * SEC)
+		return p->lb_load;
+	uint64_t ticks = age * time_hz() / SEC;
+	uint64_t rt = thread_run_ticks(p->thread) - p->lb_run_base;
+	uint64_t share = rt * POLICY_LOAD_UNIT / (ticks ? ticks : 1);
+	return share > POLICY_LOAD_UNIT ? POLICY_LOAD_UNIT : (uint32_t)share;
 }
 
 /* One decision; true when a process moved. */
@@ -230,7 +259,7 @@ static bool decide(uint64_t now)
 			.id = (uint32_t)p->pid,
 			.age_ns = now - p->lb_since_ns,
 			.last_move_ns = p->lb_moved_ns,
-			.load = p->lb_load,
+			.load = proc_load_now(p, now),
 			.mem_bytes = p->user.space->dirty_pages * PAGE_SIZE,
 			/* A session leader (the console's shell, a daemon)
 			 * is not moved automatically: its commands would
@@ -406,10 +435,9 @@ static void lbd(void *arg)
 			spin_lock(&B.lock);
 			policy_load_second(&B.load, &B.params, B.last_nrun);
 			B.load_ns = now;
-			B.accepted = 0;
 			policy_window_expire(&B.win, &B.params, now);
 			spin_unlock(&B.lock);
-			proc_loads(now - last);
+			proc_loads(now, now - last);
 			last = now;
 			next_decide = now;
 		}
@@ -451,6 +479,33 @@ static int write_policy(void *arg, uint64_t key, const char *buf, size_t len)
 		}
 	}
 	return -EINVAL;
+}
+
+/* /proc/cluster/mem_low: the free memory (MiB) below which this node
+ * ushers its largest process away; mem_target (what a target must keep
+ * free) stays as it is. */
+static int gen_mem_low(char *buf, size_t size, void *arg, uint64_t key)
+{
+	spin_lock(&B.lock);
+	uint64_t v = B.params.mem_low >> 20;
+	spin_unlock(&B.lock);
+	return snprintf(buf, size, "%lu\n", (unsigned long)v);
+}
+
+static int write_mem_low(void *arg, uint64_t key, const char *buf, size_t len)
+{
+	uint64_t v = 0;
+	if (!len || len > 7)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	}
+	spin_lock(&B.lock);
+	B.params.mem_low = v << 20;
+	spin_unlock(&B.lock);
+	return 0;
 }
 
 static int gen_balance(char *buf, size_t size, void *arg, uint64_t key)
@@ -627,6 +682,7 @@ void balance_init(void)
 	B.last_tick = time_ticks();
 	procfs_register_rw("cluster/policy", gen_policy, write_policy, NULL);
 	procfs_register("cluster/balance", gen_balance, NULL);
+	procfs_register_rw("cluster/mem_low", gen_mem_low, write_mem_low, NULL);
 	procfs_register_dynset("cluster/node", &node_set);
 	thread_set_tick_sampler(sample);
 	if (link_enabled())

@@ -6,6 +6,7 @@
  *
  *   balance_init()              at boot, after mig_init
  *   balance_note_move(...)      mig.c: a process left this node
+ *   balance_proc_exit(p)        proc_exit: a process ended here
  *   /proc/cluster/policy        mosix | static | off (lb= at boot)
  *   /proc/cluster/node/N/{load,speed,mem,procs,status}
  *   /proc/cluster/balance       counters and the last moves
@@ -28,9 +29,15 @@ void balance_init(void);
 void balance_self(uint32_t *load, uint32_t *speed);
 /* May a process (its load, bytes to receive) moved here automatically
  * for reason (not MANUAL), from a node of sender_load and sender_speed,
- * come? Counts it here for the rest of the second if so. */
+ * come? Counts it in this node's load at once if so (a known step). */
 bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 		    uint32_t sender_load, uint32_t sender_speed);
+/* A process running here ends (not a deputy: its load left with it): its
+ * load leaves this node's at once, the exported value included, so others
+ * hear of the idle CPU in the next load message, not after the slow decay
+ * meant for fluctuations. */
+struct proc;
+void balance_proc_exit(const struct proc *p);
 /* pid (its home pid) left this node for `to` for `reason`. */
 void balance_note_move(int pid, const char *name, unsigned to,
 		       enum balance_reason reason);

@@ -1102,7 +1102,7 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 	p->mig = NULL;
 	p->sys.where_node = (int)link_self();
 	p->lb_since_ns = p->lb_moved_ns = time_ns(); /* arrived */
-	p->lb_run_prev = thread_run_ticks(p->thread);
+	p->lb_run_prev = p->lb_run_base = thread_run_ticks(p->thread);
 	spin_unlock(&proc_lock);
 	backings_release(m->backings,
 			 m->nbackings); /* the space holds its own */

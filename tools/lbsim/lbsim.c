@@ -287,6 +287,7 @@ static void on_done(struct sim *s, int n)
 			p->done = 1;
 			p->end = s->now;
 			d->mem_used -= p->mem;
+			policy_load_adjust(&d->load, -POLICY_LOAD_UNIT);
 			d->run[i] = d->run[--d->nrun];
 			s->jobs_left--;
 		} else {
