@@ -7,8 +7,8 @@
 #   make qemu-gdb   the same, paused, with a GDB stub (see docs/debugging.md)
 #   make unit       host unit tests only        make check-style / make format
 #   make bench      benchmarks (tables, CSV, plots); make bench-fs, bench-user, bench-net,
-#                   bench-link, bench-mig: the file system's, the processes', the
-#                   network's, the Linker's, migration's only
+#                   bench-link, bench-mig, bench-lb: the file system's, the processes',
+#                   the network's, the Linker's, migration's, the load balancer's only
 #   make lbsim      the load-balancing simulator's experiments (tables, CSV, plots
 #                   in build/lbsim/); the simulator itself is build/tools/lbsim
 #
@@ -260,6 +260,7 @@ bench: all
 	$(Q)$(PYTHON) tools/bench/net.py --build $(B) $(BENCH_NET_ARGS)
 	$(Q)$(PYTHON) tools/bench/link.py --build $(B) $(BENCH_LINK_ARGS)
 	$(Q)$(PYTHON) tools/bench/mig.py --build $(B) $(BENCH_MIG_ARGS)
+	$(Q)$(PYTHON) tools/bench/lb.py --build $(B) $(BENCH_LB_ARGS)
 
 bench-fs: all
 	$(Q)tools/deps bench
@@ -293,6 +294,15 @@ bench-mig: all
 	$(Q)tools/deps bench
 	$(Q)$(PYTHON) tools/bench/mig.py --build $(B) $(BENCH_MIG_ARGS)
 
+# The load balancer on a real cluster (tools/bench/lb.py): the paper's Table 1
+# (spawn -n N cpuhog on node 0 of 16 --icount 5 nodes) for mosix, static and
+# the optimal formula, a heterogeneous cluster (a third of the nodes 4x slower)
+# and the idle cost; about 3 hours. BENCH_LB_ARGS="--quick" (4 nodes, minutes)
+# or "--points 16,32 --runs 1" for example.
+bench-lb: all
+	$(Q)tools/deps bench
+	$(Q)$(PYTHON) tools/bench/lb.py --build $(B) $(BENCH_LB_ARGS)
+
 # tools/lbsim: the balancing policy (mosix/policy.c, the kernel's file) on a
 # simulated cluster, built for the host (docs/loadbalancing.md). make test
 # runs its Table 1 in --quick mode (tests/host/test_lbsim.py); make lbsim runs
@@ -313,6 +323,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps run qemu qemu-gdb unit unit-build check-style format test bench bench-fs \
-	bench-user bench-net bench-link bench-mig lbsim clean fuzz FORCE
+	bench-user bench-net bench-link bench-mig bench-lb lbsim clean fuzz FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
