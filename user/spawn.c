@@ -368,10 +368,13 @@ int main(int argc, char **argv)
 	uint64_t t0 = now_ns();
 	/* A batch of copies is forked before any exec is waited for: on a
 	 * busy node each wait would let the copies already running have the
-	 * CPU, and the last copy would start long after the first. */
-	for (int first = 0; first < n && !rc; first += LAUNCH_BATCH) {
+	 * CPU, and the last copy would start long after the first. Placed
+	 * copies go one at a time: each leaves as soon as it has exec'd,
+	 * before the next starts (a short one could end before its move). */
+	int batch = placed ? 1 : LAUNCH_BATCH;
+	for (int first = 0; first < n && !rc; first += batch) {
 		int rfd[LAUNCH_BATCH], end = first;
-		while (end < n && end < first + LAUNCH_BATCH) {
+		while (end < n && end < first + batch) {
 			char **cargv = copy_argv(argv + optind, nargs, end);
 			if (!cargv) {
 				u_err("out of memory");

@@ -135,17 +135,17 @@ TEST(balancer_options)
 	CHECK_EQ(parse("", &c), 0);
 	CHECK_EQ(c.speed, 0); /* measured at boot */
 	CHECK_EQ(c.info_ms, 0);
-	CHECK_STR(c.lb, "off");
-	CHECK_EQ(parse("speed=3000 info_ms=500 lb=mosix", &c), 0);
+	CHECK_STR(c.lb, "mosix");
+	CHECK_EQ(parse("speed=3000 info_ms=500 lb=off", &c), 0);
 	CHECK_EQ(c.speed, 3000);
 	CHECK_EQ(c.info_ms, 500);
-	CHECK_STR(c.lb, "mosix");
+	CHECK_STR(c.lb, "off");
 	CHECK_EQ(parse("lb=static", &c), 0);
 	CHECK_STR(c.lb, "static");
 	CHECK_EQ(parse("speed=0 info_ms=50 lb=pvm lb", &c), 4);
 	CHECK_EQ(c.speed, 0);
 	CHECK_EQ(c.info_ms, 0);
-	CHECK_STR(c.lb, "off");
+	CHECK_STR(c.lb, "mosix");
 	CHECK(strstr(reports[0], "speed=1..1000000"));
 	CHECK(strstr(reports[2], "lb=mosix, lb=static or lb=off"));
 }
