@@ -43,6 +43,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,26 @@ def oneshot(kernel, workdir):
             p.kill()
             p.wait()
         w.done = True
+
+
+def _cluster_ready(c, nodes, loads=False, timeout=40):
+    """Wait until node 0 of cluster c sees its nodes - 1 peers up and, with
+    loads, has heard every node's load (its window fills with one message
+    a second from a random node: what a cluster up a few seconds knows)."""
+    files = "/proc/cluster/node/*/status" + (" /proc/cluster/node/*/load" if loads else "")
+    with c.console(0) as con:
+        t0 = time.monotonic()
+        while True:
+            out, _ = con.run(f"cat {files}")
+            words = out.split()
+            if words.count("up") == nodes - 1 and (
+                    not loads or ("-" not in words and len(words) == 2 * nodes)):
+                return
+            assert time.monotonic() - t0 < timeout, out
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def cluster_ready():
+    """_cluster_ready, for the load-balancing tests' clusters."""
+    return _cluster_ready

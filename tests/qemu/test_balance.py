@@ -31,29 +31,16 @@ COPY = re.compile(r"^spawn: copy (\d+) pid (\d+) exit (\d+) nodes (\S+) "
 TOTAL = re.compile(r"^spawn: (\d+) copies in ([\d.]+) s$", re.M)
 
 
-def boot(make, name, **kw):
+def boot(make, ready, name, **kw):
     c = make(name, nodes=NODES, boot="direct", disk_mb=0,
              icount_default=5, append="lb=mosix", **kw)
-    # Node 0 has heard every node's load (its window is filled by one
-    # message a second from a random node): what a cluster that has been
-    # up a few seconds knows.
-    with c.console(0) as con:
-        t0 = time.monotonic()
-        while True:
-            out, _ = con.run("cat /proc/cluster/node/*/status "
-                             "/proc/cluster/node/*/load")
-            words = out.split()
-            if words.count("up") == NODES - 1 and "-" not in words and \
-                    len(words) == 2 * NODES:
-                break
-            assert time.monotonic() - t0 < 60, out
-            time.sleep(0.5)
+    ready(c, NODES, loads=True, timeout=60)
     return c
 
 
 @pytest.fixture(scope="module")
-def bal(module_cluster):
-    return boot(module_cluster, "balance")
+def bal(module_cluster, cluster_ready):
+    return boot(module_cluster, cluster_ready, "balance")
 
 
 def run(con, cmd, timeout=30):
@@ -124,26 +111,41 @@ def balance_counters(con):
     return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", out, re.M)}, out
 
 
-def test_heterogeneous_slow_node_gets_less(make_cluster):
-    c = boot(make_cluster, "balhet", icount_nodes={3: 7})
+def watch(con, cmd, name, n, until, want=None):
+    """Start cmd in the background and follow where its n copies of program
+    `name` run until `until` s after the start: [(s since the start, copies
+    per node)], a look every 0.5 s, every 2 s once the placement is want."""
+    _, t0 = start_bg(con, cmd)
+    pids = copies_of(con, name, n)
+    seen = []
+    while True:
+        t, counts = placement(con, pids)
+        seen.append((round(t - t0, 2), counts))
+        if t - t0 > until:
+            return seen
+        time.sleep(2 if any(c == want for _, c in seen) else 0.5)
+
+
+def spawned(con, path, n):
+    """Wait for spawn's end in path: (its output, its total time); every
+    copy exited 0 with the same checksum."""
+    out, m = wait_file(con, path, TOTAL.pattern, 120)
+    copies = COPY.findall(out)
+    assert len(copies) == n and all(c[2] == "0" for c in copies), out
+    assert len(set(re.findall(r"checksum (\w+)", out))) == 1, out
+    return out, float(m.group(2))
+
+
+def test_heterogeneous_slow_node_gets_less(make_cluster, cluster_ready):
+    c = boot(make_cluster, cluster_ready, "balhet", icount_nodes={3: 7})
     with c.console(3) as con:
         speed = int(run(con, "cat /proc/cluster/node/3/speed"))
     assert 180 <= speed <= 330, speed  # a quarter of 1000
     with c.console(0) as con:
-        _, t0 = start_bg(con, "spawn -n 8 cpuhog 8 > /sph")
-        pids = copies_of(con, "cpuhog", 8)
-        seen = []
-        while True:
-            t, counts = placement(con, pids)
-            seen.append((round(t - t0, 2), counts))
-            if t - t0 > 6:
-                break
-            time.sleep(0.5)
+        seen = watch(con, "spawn -n 8 cpuhog 8 > /sph", "cpuhog", 8, 6)
         counts = seen[-1][1]
         assert counts[3] <= 1 and min(counts[:3]) >= 2, seen
-        out, m = wait_file(con, "/sph", TOTAL.pattern, 120)
-    assert len(set(re.findall(r"checksum (\w+)", out))) == 1, out
-    total = float(m.group(2))
+        out, total = spawned(con, "/sph", 8)
     # Static placement leaves 2 copies of 8 s on node 3: 64 s. The fluid
     # optimum for speeds 1, 1, 1, 1/4 is 64 / 3.25 = 19.7 s.
     print(f"8 x cpuhog 8 on 3 fast nodes and one 4x slower: {total:.2f} s "
@@ -153,27 +155,14 @@ def test_heterogeneous_slow_node_gets_less(make_cluster):
 
 def test_eight_cpuhogs_two_per_node(bal):
     with bal.console(0) as con:
-        _, t0 = start_bg(con, "spawn -n 8 cpuhog 20 > /sp8")
-        pids = copies_of(con, "cpuhog", 8)
-        seen = []
-        settled = None
-        while True:
-            t, counts = placement(con, pids)
-            seen.append((round(t - t0, 2), counts))
-            if settled is None and counts == [2, 2, 2, 2]:
-                settled = t - t0
-            if t - t0 > 12:
-                break
-            time.sleep(0.5 if settled is None else 2)
+        two = [2] * NODES
+        seen = watch(con, "spawn -n 8 cpuhog 20 > /sp8", "cpuhog", 8, 12, two)
+        settled = next((dt for dt, c in seen if c == two), None)
         assert settled is not None and settled <= 5, seen
         # Once two per node, they stay so: nothing moves back and forth.
         after = [c for dt, c in seen if dt >= settled]
-        assert all(c == [2, 2, 2, 2] for c in after), seen
-        out, m = wait_file(con, "/sp8", TOTAL.pattern, 90)
-    copies = COPY.findall(out)
-    assert len(copies) == 8 and all(c[2] == "0" for c in copies), out
-    assert len(set(re.findall(r"checksum (\w+)", out))) == 1, out
-    total = float(m.group(2))
+        assert all(c == two for c in after), seen
+        out, total = spawned(con, "/sp8", 8)
     print(f"8 x cpuhog 20 on 4 nodes: two per node after {settled:.2f} s, "
           f"total {total:.2f} s (optimal 40 s)")
     assert total <= 44.0, out

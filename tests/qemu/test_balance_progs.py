@@ -15,7 +15,6 @@ nodes (`--icount 5`, booted with lb=static):
 Waits are on output with timeouts."""
 
 import re
-import time
 
 import pytest
 
@@ -25,17 +24,10 @@ LINE = re.compile(r"^spawn: copy (\d+) pid (\d+) exit (\d+) nodes (\S+) "
 
 
 @pytest.fixture(scope="module")
-def bc(module_cluster):
+def bc(module_cluster, cluster_ready):
     c = module_cluster("balprogs", nodes=NODES, boot="direct", disk_mb=0,
                        icount_default=5, append="lb=static")
-    with c.console(0) as con:
-        t0 = time.monotonic()
-        while True:
-            out, _ = con.run("cat /proc/cluster/node/*/status")
-            if out.split().count("up") == NODES - 1:
-                break
-            assert time.monotonic() - t0 < 30, out
-            time.sleep(0.5)
+    cluster_ready(c, NODES)
     return c
 
 
