@@ -995,12 +995,14 @@ static int gen_link(char *buf, size_t size, void *arg, uint64_t key)
 	     (unsigned long)st.msgs_delivered);
 	EMIT("rto_fired %lu\nfast_retransmits %lu\nmsgs_failed %lu\n"
 	     "hellos_sent %lu\nacks_sent %lu\ndata_sent %lu\nresets %lu\n"
-	     "raw_rx_frames %lu\nreasm_bytes %lu\nreasm_bytes_max %lu\n",
+	     "raw_rx_frames %lu\nreasm_bytes %lu\nreasm_bytes_max %lu\n"
+	     "stalls %lu\n",
 	     (unsigned long)st.rto_fired, (unsigned long)st.fast_retransmits,
 	     (unsigned long)st.msgs_failed, (unsigned long)st.hellos_sent,
 	     (unsigned long)st.acks_sent, (unsigned long)st.data_sent,
 	     (unsigned long)st.resets, (unsigned long)st.raw_rx_frames,
-	     (unsigned long)st.reasm_bytes, (unsigned long)st.reasm_bytes_max);
+	     (unsigned long)st.reasm_bytes, (unsigned long)st.reasm_bytes_max,
+	     (unsigned long)st.stalls);
 	for (unsigned d = 1; d < LINK_DROP_COUNT; d++) {
 		/* "bad ack/window" -> drop_bad_ack_window: one word. */
 		char name[32];

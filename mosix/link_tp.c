@@ -269,6 +269,7 @@ struct link_tp {
 	uint32_t speed, load;
 	uint64_t hello_ctr, next_hello;
 	bool hello_started;
+	uint64_t last_poll; /* link_tp_poll's previous now */
 	uint64_t active; /* bit n: peer n has a session (is up) */
 	struct link_stats st;
 	struct peer peer[LINK_MAX_NODES];
@@ -1382,6 +1383,20 @@ uint64_t link_tp_poll(struct link_tp *tp, uint64_t now_ns)
 		tp->next_hello = now_ns + tp->cfg.hello_ns;
 		send_hello(tp);
 	}
+	/* The glue polls at the deadlines we return, never more than a hello
+	 * period apart. A poll much later than that means this node did not
+	 * run the engine meanwhile (busy elsewhere), and frames may be
+	 * waiting unread: the time it could not listen is not the peers'
+	 * silence. */
+	if (tp->last_poll && now_ns > tp->last_poll + 2 * tp->cfg.hello_ns) {
+		uint64_t gap = now_ns - tp->last_poll - tp->cfg.hello_ns;
+		for (uint64_t m = tp->active; m; m &= m - 1) {
+			struct peer *p = &tp->peer[__builtin_ctzll(m)];
+			p->last_heard = min64(p->last_heard + gap, now_ns);
+		}
+		tp->st.stalls++;
+	}
+	tp->last_poll = now_ns;
 	uint64_t next = tp->next_hello;
 	for (uint64_t m = tp->active; m; m &= m - 1) {
 		struct peer *p = &tp->peer[__builtin_ctzll(m)];

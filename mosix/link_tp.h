@@ -161,6 +161,8 @@ struct link_stats { /* engine-wide counters */
 	uint64_t reasm_errors; /* malformed message found at delivery */
 	uint64_t raw_rx_frames, raw_rx_bytes;
 	uint64_t reasm_bytes, reasm_bytes_max; /* all peers; now, highest */
+	uint64_t stalls; /* polls that came late: the gap not held against
+			  * the peers (link_tp_poll) */
 };
 const char *link_drop_name(enum link_drop d);
 

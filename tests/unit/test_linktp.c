@@ -1359,6 +1359,35 @@ TEST(peer_reset_api)
 	SIM_CHECK(&s);
 }
 
+/* A node that could not run its engine for 3 s (busy elsewhere) does not
+ * hold the gap against its peers when it polls again; a peer that then
+ * stays silent is still down within the usual time. */
+TEST(late_poll_is_not_peer_silence)
+{
+	struct sim s;
+	sim_init(&s, 2, 21);
+	sim_start(&s);
+	CHECK(sim_run_until(&s, s.now + 2 * SEC, all_up, NULL));
+	struct link_tp *tp = s.n[0].tp;
+	struct link_peer_info pi;
+	uint64_t t = s.now + 3 * SEC;
+	link_tp_poll(tp, t);
+	link_tp_peer_info(tp, 2, &pi);
+	CHECK_EQ(pi.state, LINK_PEER_UP);
+	CHECK_EQ(link_tp_stats(tp)->stalls, 1);
+	/* polled on time from now on, nothing heard: down after 3 hellos */
+	uint64_t hello = 500 * MS, down_at = 0;
+	for (int k = 1; k <= 8 && !down_at; k++) {
+		link_tp_poll(tp, t + (uint64_t)k * hello);
+		link_tp_peer_info(tp, 2, &pi);
+		if (pi.state == LINK_PEER_DOWN)
+			down_at = (uint64_t)k * hello;
+	}
+	CHECK(down_at >= 3 * hello && down_at <= 4 * hello);
+	CHECK_EQ(link_tp_stats(tp)->stalls, 1);
+	sim_fini(&s);
+}
+
 TEST(send_errors_and_raw)
 {
 	struct sim s;
