@@ -315,6 +315,13 @@ static bool decide(uint64_t now)
 		B.decision_load -= MIN(B.decision_load, load);
 	} else {
 		B.move_failed++;
+		/* Refused: the target is busier than our window says. Count
+		 * the process there until fresh news of it arrives, so the
+		 * next rounds do not knock on the same door (lbsim merges
+		 * the refusal's answer the same way). */
+		if (rc == -EAGAIN)
+			policy_window_note(&B.win, &B.params, d.target, load,
+					   now);
 	}
 	spin_unlock(&B.lock);
 	if (rc)
