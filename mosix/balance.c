@@ -147,8 +147,12 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 		    uint32_t sender_load, uint32_t sender_speed)
 {
 	spin_lock(&B.lock);
-	struct policy_self me = {link_self(), B.load.local, B.speed,
-				 free_bytes()};
+	/* At least the processes ready to run now (as lbsim): the local
+	 * value drops at once to the last second's average, which counts a
+	 * process that arrived halfway through it as half a process, and a
+	 * node that took two in a second would take a third. */
+	uint32_t now = MAX(B.load.local, B.last_nrun * POLICY_LOAD_UNIT);
+	struct policy_self me = {link_self(), now, B.speed, free_bytes()};
 	bool ok = policy_accept(&B.params, B.mode, &me,
 				reason == BALANCE_MEMORY ? POLICY_REASON_MEMORY
 							 : POLICY_REASON_LOAD,
@@ -222,7 +226,7 @@ static void proc_loads(uint64_t now, uint64_t elapsed_ns)
 /* A process's load for a decision: for one that started or arrived in the
  * last 2 s, its share of the ticks since (the last second's figure was
  * taken over a few ticks of its life at most, or none); else the last
- * second's. proc_lock held. */
+ * second's. proc_lock held, or p is the caller. */
 static uint32_t proc_load_now(const struct proc *p, uint64_t now)
 {
 	uint64_t age = now - p->lb_since_ns;
@@ -232,6 +236,11 @@ static uint32_t proc_load_now(const struct proc *p, uint64_t now)
 	uint64_t rt = thread_run_ticks(p->thread) - p->lb_run_base;
 	uint64_t share = rt * POLICY_LOAD_UNIT / (ticks ? ticks : 1);
 	return share > POLICY_LOAD_UNIT ? POLICY_LOAD_UNIT : (uint32_t)share;
+}
+
+uint32_t balance_proc_load(const struct proc *p)
+{
+	return proc_load_now(p, time_ns());
 }
 
 /* One decision; true when a process moved. */

@@ -38,6 +38,10 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
  * meant for fluctuations. */
 struct proc;
 void balance_proc_exit(const struct proc *p);
+/* The load process p (the caller, or with proc_lock) brings to a node, as
+ * the decisions weigh it: what its migration image carries to the target,
+ * whose consent and load step use it. */
+uint32_t balance_proc_load(const struct proc *p);
 /* pid (its home pid) left this node for `to` for `reason`. */
 void balance_note_move(int pid, const char *name, unsigned to,
 		       enum balance_reason reason);

@@ -368,7 +368,7 @@ static int image_build(struct proc *p, const struct trapframe *tf, uint64_t rax,
 	im->clear_tid = p->sys.clear_tid;
 	im->home_now = time_ns() + (uint64_t)u->clock_off;
 	im->lb_reason = (uint32_t)reason;
-	im->lb_load = p->lb_load;
+	im->lb_load = balance_proc_load(p);
 	balance_self(&im->lb_sender_load, &im->lb_sender_speed);
 	memcpy(im->name, p->name, MIG_NAME_LEN);
 	im->name[MIG_NAME_LEN - 1] = 0;
@@ -1127,17 +1127,30 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
  * it is still there: a remote that vanished without its MIG_EXIT (its
  * node never went down) must not leave its parent waiting forever. */
 #define PROBE_IDLE (10 * SEC)
+#define EXIT_GRACE (4 * SEC) /* longer than mig_exit's 3 s of tries */
 
 static void probe(struct proc *p)
 {
 	struct mig_proc *m = p->mig;
 	struct mig_ctl c = {.home_node = link_self(),
 			    .home_pid = (uint32_t)p->pid};
-	int rc = ctl_call(m->node, LINK_T_MIG_SIGNAL, MIG_C_SIGNAL, &c, NULL, 0,
+	spin_lock(&proc_lock);
+	unsigned asked = m->node;
+	spin_unlock(&proc_lock);
+	int rc = ctl_call(asked, LINK_T_MIG_SIGNAL, MIG_C_SIGNAL, &c, NULL, 0,
 			  NULL, NULL, CALL_TIMEOUT);
 	spin_lock(&proc_lock);
-	if ((rc == -ESRCH || peer_gone(rc)) && !m->exited && !m->coming_home &&
-	    !m->reqs) {
+	/* Not there: it may have just ended or moved on, its MIG_EXIT (tried
+	 * for 3 s) or MIG_WHERE on the way. Their time first: a process
+	 * whose exit crossed the probe was reported killed (16 copies of
+	 * `cpuhog 10` that had moved at 1 s, probed at 11 s, half of them). */
+	uint64_t until = time_ns() + EXIT_GRACE;
+	while (rc == -ESRCH && !m->exited && !m->lost && !m->coming_home &&
+	       !m->reqs && m->node == asked &&
+	       waitq_sleep_timed(&m->wq, &proc_lock, until) != -ETIMEDOUT)
+		;
+	if ((rc == -ESRCH || peer_gone(rc)) && !m->exited && !m->lost &&
+	    !m->coming_home && !m->reqs && m->node == asked) {
 		m->lost = true;
 		printk(KERN_WARN "mig: pid %d (%s) is no longer on node %u\n",
 		       p->pid, p->name, m->node);
