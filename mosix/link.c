@@ -145,7 +145,8 @@ static struct {
 
 	link_handler_fn handlers[LINK_T_COUNT];
 	bool quick[LINK_T_COUNT]; /* link_register_quick */
-	void (*watch)(unsigned node, bool up); /* link_set_peer_watch */
+	void (*watch)(unsigned node, bool up,
+		      uint64_t epoch); /* link_set_peer_watch */
 	struct link_work *quick_head, *quick_tail; /* L.wlock */
 	bool quick_new; /* L.lock: this input queued a quick request */
 	uint64_t no_handler, bad_msgs, worker_fail;
@@ -356,10 +357,10 @@ static void link_peer_event(void *ctx, unsigned node, bool up, uint64_t epoch)
 	}
 	spin_unlock(&L.clock);
 	if (L.watch)
-		L.watch(node, up);
+		L.watch(node, up, epoch);
 }
 
-void link_set_peer_watch(void (*fn)(unsigned node, bool up))
+void link_set_peer_watch(void (*fn)(unsigned node, bool up, uint64_t epoch))
 {
 	L.watch = fn;
 }

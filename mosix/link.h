@@ -107,11 +107,12 @@ int link_call(unsigned node, enum link_type type, const void *req, size_t len,
 int link_call_opt(unsigned node, enum link_type type, const void *req,
 		  size_t len, void **reply, size_t *reply_len,
 		  uint64_t timeout_ns, unsigned flags);
-/* fn(node, up) on every membership change (a node down, or back with a
- * new epoch), after the calls waiting for it have failed. It runs under
- * the engine's lock: it must not call the Linker or sleep long (it may
- * post signals and wake threads). One watcher: the migration layer. */
-void link_set_peer_watch(void (*fn)(unsigned node, bool up));
+/* fn(node, up, epoch) on every membership change (a node down, or up:
+ * back after a partition with the same epoch, or rebooted with a new
+ * one), after the calls waiting for it have failed. It runs under the
+ * engine's lock: it must not call the Linker or sleep long (it may post
+ * signals and wake threads). One watcher: the migration layer. */
+void link_set_peer_watch(void (*fn)(unsigned node, bool up, uint64_t epoch));
 
 /*
  * Tracked sends: many one-way messages in flight, and a wait until at most

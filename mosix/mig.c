@@ -100,7 +100,9 @@ static struct {
 	struct thread *migd;
 	struct waitq migd_wq;
 	struct waitq in_wq; /* a commit waiting for its last pages */
-	uint64_t down; /* nodes that went down, for migd */
+	uint64_t down; /* nodes whose processes are lost, for migd */
+	uint64_t flapping; /* nodes down for less than FLAP_GRACE so far */
+	uint64_t down_epoch[64], down_ns[64]; /* of each flapping node */
 	/* /proc/cluster/migrations */
 	uint64_t out, in, out_bytes, in_bytes, out_ns, last_commit_ns,
 		last_total_ns, failed, fetched, calls, ucopies, lost, bad;
@@ -1908,12 +1910,29 @@ long sys_migrate(const uint64_t a[6])
 
 /* ------------------------------------------------------------ failures */
 
-static void peer_watch(unsigned node, bool up)
+/* A node that goes down has FLAP_GRACE to come back with the same epoch
+ * (a partition healed: on busy TCG nodes whose guest clocks drift apart,
+ * a peer can miss three hellos and be heard again a moment later) before
+ * the processes there, and those run there for it, are given up. Back
+ * with a new epoch, it rebooted: they are lost at once. */
+#define FLAP_GRACE (2 * SEC)
+
+static void peer_watch(unsigned node, bool up, uint64_t epoch)
 {
-	/* Under the Linker's lock: only note it and wake migd. A reboot
-	 * (up with a new epoch) loses the processes just the same. */
+	/* Under the Linker's lock: only note it and wake migd. */
+	uint64_t bit = 1ull << (node % 64);
 	spin_lock(&M.lock);
-	M.down |= 1ull << node;
+	if (!up) {
+		if (!(M.flapping & bit)) {
+			M.flapping |= bit;
+			M.down_epoch[node % 64] = epoch;
+			M.down_ns[node % 64] = time_ns();
+		}
+	} else if (M.flapping & bit) {
+		M.flapping &= ~bit;
+		if (epoch != M.down_epoch[node % 64])
+			M.down |= bit;
+	}
 	spin_unlock(&M.lock);
 	waitq_wakeup_all(&M.migd_wq);
 }
@@ -1945,9 +1964,23 @@ static void migd(void *arg)
 {
 	for (;;) {
 		spin_lock(&M.lock);
-		while (!M.down)
-			waitq_sleep_timed(&M.migd_wq, &M.lock,
-					  time_ns() + 5 * SEC);
+		for (;;) {
+			/* Flapping nodes whose grace is over are lost. */
+			uint64_t now = time_ns(), wake = now + 5 * SEC;
+			for (unsigned n = 0; n < 64; n++) {
+				if (!(M.flapping >> n & 1))
+					continue;
+				if (now >= M.down_ns[n] + FLAP_GRACE) {
+					M.flapping &= ~(1ull << n);
+					M.down |= 1ull << n;
+				} else if (M.down_ns[n] + FLAP_GRACE < wake) {
+					wake = M.down_ns[n] + FLAP_GRACE;
+				}
+			}
+			if (M.down)
+				break;
+			waitq_sleep_timed(&M.migd_wq, &M.lock, wake);
+		}
 		uint64_t down = M.down;
 		M.down = 0;
 		spin_unlock(&M.lock);
