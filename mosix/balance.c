@@ -138,7 +138,7 @@ static uint64_t free_bytes(void)
 void balance_self(uint32_t *load, uint32_t *speed)
 {
 	spin_lock(&B.lock);
-	*load = MAX(B.load.local, B.decision_load);
+	*load = B.decision_load ? B.decision_load : B.load.local;
 	*speed = B.speed;
 	spin_unlock(&B.lock);
 }

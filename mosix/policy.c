@@ -45,7 +45,7 @@ void policy_params_default(struct policy_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->export_decay = 7;
-	p->local_rise = 5;
+	p->local_rise = 3;
 	p->window_size = 16;
 	p->send_entries = 5;
 	p->info_ns = NS_PER_S;
@@ -368,14 +368,17 @@ uint32_t policy_decision_load(const struct policy_params *p, uint32_t local,
 			      const struct policy_proc *procs, size_t nprocs,
 			      uint64_t now_ns)
 {
-	uint64_t settled = 0;
+	uint64_t settled = 0, total = 0, v;
 
-	for (size_t i = 0; i < nprocs; i++)
+	for (size_t i = 0; i < nprocs; i++) {
+		total += procs[i].load;
 		if (procs[i].age_ns >= p->residency_ns)
 			settled += procs[i].load;
-	return settled > local
-		       ? (settled > UINT32_MAX ? UINT32_MAX : (uint32_t)settled)
-		       : local;
+	}
+	v = local < total ? local : total;
+	if (settled > v)
+		v = settled;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 bool policy_decide(const struct policy_params *p, enum policy_mode mode,

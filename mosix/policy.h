@@ -197,8 +197,10 @@ struct policy_decision {
 };
 
 /*
- * The load a decision uses for this node: the local smoothed load, or more
- * when the processes that have lived the residency period add up to more.
+ * The load a decision uses for this node: the local smoothed load, but no
+ * more than all its processes' loads add up to (after moves out the local
+ * value is recomputed from a second's average that still holds them), and
+ * no less than the processes that have lived the residency period.
  * The local value rises slowly so that a burst of short processes does not
  * send work away; a process older than the residency period is no burst,
  * so 8 processes started together count as 800 once they have lived it,

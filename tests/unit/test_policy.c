@@ -42,13 +42,37 @@ static struct policy_self self(uint32_t load)
 	return (struct policy_self){0, load, POLICY_STD_SPEED, 512 * MIB};
 }
 
+/* pr[0..n) plus, when me->load is more than they add up to, a locked
+ * process of long standing carrying the rest: the node's other work, so
+ * that its load is what the test says (policy_decision_load caps the
+ * local value at the processes' sum). */
+static size_t with_rest(const struct policy_self *me,
+			const struct policy_proc *pr, size_t n,
+			struct policy_proc *all)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		all[i] = pr[i];
+		sum += pr[i].load;
+	}
+	if (me->load > sum) {
+		all[n] = proc(999);
+		all[n].load = me->load - (uint32_t)sum;
+		all[n].locked = true;
+		n++;
+	}
+	return n;
+}
+
 static bool decide(const struct policy_self *me, const struct policy_window *w,
 		   const struct policy_proc *pr, size_t n,
 		   struct policy_decision *d)
 {
 	struct policy_params p = params();
+	struct policy_proc all[16];
 	uint64_t rng = 1;
-	return policy_decide(&p, POLICY_MOSIX, me, w, pr, n, NOW, &rng, d);
+	n = with_rest(me, pr, n, all);
+	return policy_decide(&p, POLICY_MOSIX, me, w, all, n, NOW, &rng, d);
 }
 
 /* ------------------------------------------------------------ load */
@@ -288,13 +312,18 @@ TEST(decision_load_counts_settled_processes)
 	for (uint32_t i = 0; i < 8; i++)
 		pr[i] = proc(11 + i);
 	CHECK_EQ(policy_decision_load(&p, 500, pr, 8, NOW), 800);
-	CHECK_EQ(policy_decision_load(&p, 900, pr, 8, NOW), 900);
+	/* never above what the processes add up to: a home whose local
+	 * value still holds the second before its moves */
+	CHECK_EQ(policy_decision_load(&p, 900, pr, 8, NOW), 800);
 	for (int i = 0; i < 4; i++)
 		pr[i].age_ns = 500 * MS;
 	CHECK_EQ(policy_decision_load(&p, 300, pr, 8, NOW), 400);
 	pr[4].load = 5;
 	CHECK_EQ(policy_decision_load(&p, 300, pr, 8, NOW), 305);
-	CHECK_EQ(policy_decision_load(&p, 300, pr, 0, NOW), 300);
+	CHECK_EQ(policy_decision_load(&p, 300, pr, 0, NOW), 0);
+	pr[0].age_ns = pr[1].age_ns = 500 * MS;
+	pr[2].load = pr[3].load = 0;
+	CHECK_EQ(policy_decision_load(&p, 400, pr, 4, NOW), 200);
 	/* The decisions follow: local 300 against a node at 200 is no
 	 * reason to move, five settled processes here are. */
 	struct policy_window w = {0};
@@ -587,10 +616,12 @@ TEST(ties_spread_over_targets)
 	int seen[8] = {0}, distinct = 0;
 	for (uint32_t i = 1; i < 8; i++)
 		add(&w, i, 0, 1000, 512 * MIB);
+	struct policy_proc all[2];
+	size_t n = with_rest(&me, pr, 1, all);
 	for (uint64_t seed = 0; seed < 200; seed++) {
 		uint64_t rng = seed;
-		CHECK(policy_decide(&p, POLICY_MOSIX, &me, &w, pr, 1, NOW, &rng,
-				    &d));
+		CHECK(policy_decide(&p, POLICY_MOSIX, &me, &w, all, n, NOW,
+				    &rng, &d));
 		seen[d.target]++;
 	}
 	for (int i = 1; i < 8; i++)
