@@ -190,6 +190,14 @@ void balance_note_move(int pid, const char *name, unsigned to,
 
 /* ------------------------------------------------------------ every second */
 
+/* Run ticks over span_ns as a load: 100 = runnable at every tick. */
+static uint32_t share_of(uint64_t run_ticks, uint64_t span_ns)
+{
+	uint64_t ticks = span_ns * time_hz() / SEC;
+	uint64_t share = run_ticks * POLICY_LOAD_UNIT / (ticks ? ticks : 1);
+	return share > POLICY_LOAD_UNIT ? POLICY_LOAD_UNIT : (uint32_t)share;
+}
+
 /* Each process running here: the share of the last second's ticks at
  * which it was running or ready (a CPU-bound process is 100 however many
  * share the CPU with it: the load it brings to any node); for one that
@@ -205,16 +213,8 @@ static void proc_loads(uint64_t now, uint64_t elapsed_ns)
 		uint64_t rt = thread_run_ticks(p->thread);
 		uint64_t d = rt > p->lb_run_prev ? rt - p->lb_run_prev : 0;
 		p->lb_run_prev = rt;
-		uint64_t span = now - p->lb_since_ns < elapsed_ns
-					? now - p->lb_since_ns
-					: elapsed_ns;
-		uint64_t ticks = span * time_hz() / SEC;
-		if (ticks < 1)
-			ticks = 1;
-		uint64_t share = d * POLICY_LOAD_UNIT / ticks;
-		if (share > POLICY_LOAD_UNIT)
-			share = POLICY_LOAD_UNIT;
-		p->lb_load = (uint32_t)share; /* the last second's, as is */
+		uint64_t span = MIN(now - p->lb_since_ns, elapsed_ns);
+		p->lb_load = share_of(d, span); /* the last second's, as is */
 		n++;
 	}
 	spin_unlock(&proc_lock);
@@ -232,10 +232,7 @@ static uint32_t proc_load_now(const struct proc *p, uint64_t now)
 	uint64_t age = now - p->lb_since_ns;
 	if (age >= 2 * SEC)
 		return p->lb_load;
-	uint64_t ticks = age * time_hz() / SEC;
-	uint64_t rt = thread_run_ticks(p->thread) - p->lb_run_base;
-	uint64_t share = rt * POLICY_LOAD_UNIT / (ticks ? ticks : 1);
-	return share > POLICY_LOAD_UNIT ? POLICY_LOAD_UNIT : (uint32_t)share;
+	return share_of(thread_run_ticks(p->thread) - p->lb_run_base, age);
 }
 
 uint32_t balance_proc_load(const struct proc *p)
