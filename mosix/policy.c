@@ -179,6 +179,7 @@ void policy_window_merge(struct policy_window *w, const struct policy_params *p,
 			if (e.stamp_ns > w->e[j].stamp_ns) {
 				e.sent = w->e[j].sent;
 				e.sent_ns = w->e[j].sent_ns;
+				e.sent_base = w->e[j].sent_base;
 				w->e[j] = e;
 			}
 			continue;
@@ -258,9 +259,12 @@ void policy_window_note(struct policy_window *w, const struct policy_params *p,
 		struct policy_entry *e = &w->e[j];
 		if (e->node != node)
 			continue;
-		/* an old note no longer counts: start again from this one */
-		if (!sent_counts(p, e))
+		/* an old note no longer counts: start again from this one,
+		 * on top of what the entry shows now */
+		if (!sent_counts(p, e)) {
 			e->sent = 0;
+			e->sent_base = e->load;
+		}
 		e->sent = add_clamped(e->sent, (int32_t)load);
 		e->sent_ns = now_ns;
 	}
@@ -269,9 +273,12 @@ void policy_window_note(struct policy_window *w, const struct policy_params *p,
 uint32_t policy_entry_load(const struct policy_params *p,
 			   const struct policy_entry *e, uint64_t now_ns)
 {
+	uint32_t with_sent;
+
 	if (!sent_counts(p, e))
 		return e->load;
-	return add_clamped(e->load, (int32_t)e->sent);
+	with_sent = add_clamped(e->sent_base, (int32_t)e->sent);
+	return with_sent > e->load ? with_sent : e->load;
 }
 
 uint32_t policy_random_node(const uint32_t *nodes, size_t n, uint32_t self,

@@ -114,10 +114,13 @@ uint32_t policy_load_norm(uint32_t load, uint32_t speed);
 
 /* What a node knows about another: in the window stamp_ns is this node's
  * time when the load was measured at its origin. sent is load this node
- * sent there itself (policy_window_note), the last at sent_ns: it counts
- * on top of load until an entry measured one info period after sent_ns
- * arrives (the target's own average shows it by then); newer entries
- * measured before that keep it. */
+ * sent there itself (policy_window_note), the last at sent_ns, and
+ * sent_base the entry's load when the first of those sends was noted: until
+ * an entry measured one info period after sent_ns arrives (the target's own
+ * average shows them by then) the node counts as the larger of its entry's
+ * load and sent_base + sent. Not load + sent: a target counts an arrival in
+ * the load it exports at once (policy_load_adjust), so an entry it sends
+ * just after may already hold the process that the note counts too. */
 struct policy_entry {
 	uint32_t node;
 	uint32_t load; /* exported load, not normalised */
@@ -126,6 +129,7 @@ struct policy_entry {
 	uint64_t stamp_ns;
 	uint32_t sent;
 	uint64_t sent_ns;
+	uint32_t sent_base;
 };
 
 /* The same on the wire: an age instead of a stamp, so clocks need not
@@ -162,7 +166,8 @@ size_t policy_window_pick(const struct policy_window *w,
  * above) so the next decisions do not pick the node again blindly. */
 void policy_window_note(struct policy_window *w, const struct policy_params *p,
 			uint32_t node, uint32_t load, uint64_t now_ns);
-/* The load the decisions see for an entry: load, plus sent while recent. */
+/* The load the decisions see for an entry: load, or sent_base + sent if
+ * larger while the sends are recent. */
 uint32_t policy_entry_load(const struct policy_params *p,
 			   const struct policy_entry *e, uint64_t now_ns);
 /* A random node of nodes[0..n) other than self, or POLICY_NODE_NONE. */

@@ -154,13 +154,6 @@ def test_heterogeneous_slow_node_gets_less(make_cluster, cluster_ready):
     assert total <= 26, out
 
 
-# Known defect (issue 8, open): in about one run of three node 0 sends a
-# seventh copy away, once two per node, or leaves a node with three, and
-# nothing corrects it within 12 s; the cause is not found yet (the ~70%
-# that pass show 1.4-2.2 s and 42-43 s). Not strict: a pass is reported as
-# XPASS, a failure shows what happened.
-@pytest.mark.xfail(strict=False, reason="issue 8: an extra move from the home "
-                   "node in about one run of three")
 def test_eight_cpuhogs_two_per_node(bal):
     with bal.console(0) as con:
         two = [2] * NODES

@@ -25,8 +25,8 @@ static struct policy_params params(void)
 static void add(struct policy_window *w, uint32_t node, uint32_t load,
 		uint32_t speed, uint64_t free_mem)
 {
-	w->e[w->n++] =
-		(struct policy_entry){node, load, speed, free_mem, NOW, 0, 0};
+	w->e[w->n++] = (struct policy_entry){node, load, speed, free_mem,
+					     NOW,  0,	 0,	0};
 }
 
 static struct policy_proc proc(uint32_t id)
@@ -401,9 +401,9 @@ TEST(no_ping_pong_between_equal_nodes)
 		struct policy_self b = {1, 200, 1000, 512 * MIB};
 		uint64_t rng = seed;
 		wa.e[wa.n++] = (struct policy_entry){1,	  200, 1000, 512 * MIB,
-						     NOW, 0,   0};
+						     NOW, 0,   0,    0};
 		wb.e[wb.n++] = (struct policy_entry){0,	  200, 1000, 512 * MIB,
-						     NOW, 0,   0};
+						     NOW, 0,   0,    0};
 		CHECK(!policy_decide(&p, POLICY_MOSIX, &a, &wa, pr, 2, NOW,
 				     &rng, &d));
 		CHECK(!policy_decide(&p, POLICY_MOSIX, &b, &wb, pr, 2, NOW,
@@ -416,7 +416,7 @@ TEST(no_ping_pong_between_equal_nodes)
 	struct policy_proc three[] = {proc(11), proc(12), proc(13)};
 	uint64_t rng = 3;
 	wa.e[wa.n++] =
-		(struct policy_entry){1, 100, 1000, 512 * MIB, NOW, 0, 0};
+		(struct policy_entry){1, 100, 1000, 512 * MIB, NOW, 0, 0, 0};
 	CHECK(policy_decide(&p, POLICY_MOSIX, &a, &wa, three, 3, NOW, &rng,
 			    &d));
 	policy_window_note(&wa, &p, 1, POLICY_LOAD_UNIT, NOW);
@@ -429,7 +429,7 @@ TEST(no_ping_pong_between_equal_nodes)
 	moved[1].age_ns = 0;
 	moved[1].last_move_ns = NOW;
 	wb.e[wb.n++] =
-		(struct policy_entry){0, 200, 1000, 512 * MIB, NOW, 0, 0};
+		(struct policy_entry){0, 200, 1000, 512 * MIB, NOW, 0, 0, 0};
 	CHECK(!policy_decide(&p, POLICY_MOSIX, &b, &wb, moved, 2, NOW + SEC,
 			     &rng, &d));
 }
@@ -453,6 +453,47 @@ TEST(sent_load_counts_until_target_shows_it)
 	struct policy_info later = {1, 180, 1000, 512 * MIB, 0};
 	policy_window_merge(&w, &p, 0, &later, 1, NOW + 1500 * MS);
 	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 1500 * MS), 180);
+}
+
+/* Seen on 4 nodes (issue 8): node 0 sends 5 of its 8 processes off in a
+ * second; the targets count each arrival in the load they export at once,
+ * so their next entries hold what node 0's notes count too. Counting both
+ * made node 3 (one process) look like it had two and node 0 sent a third
+ * process to a node that had two. */
+TEST(sent_load_not_counted_twice)
+{
+	struct policy_params p = params();
+	struct policy_window w = {0};
+	struct policy_decision d;
+	add(&w, 1, 2, 1000, 512 * MIB);
+	add(&w, 2, 3, 1000, 512 * MIB);
+	add(&w, 3, 1, 1000, 512 * MIB);
+	policy_window_note(&w, &p, 1, 100, NOW);
+	policy_window_note(&w, &p, 3, 100, NOW);
+	policy_window_note(&w, &p, 2, 100, NOW + 10 * MS);
+	policy_window_note(&w, &p, 2, 100, NOW + 20 * MS);
+	policy_window_note(&w, &p, 1, 100, NOW + 30 * MS);
+	/* node 3's entry just after its arrival, node 1's after the first of
+	 * its two, node 2's between its second's start and its end */
+	struct policy_info after[] = {{3, 99, 1000, 512 * MIB, 0},
+				      {1, 94, 1000, 512 * MIB, 0},
+				      {2, 79, 1000, 512 * MIB, 0}};
+	policy_window_merge(&w, &p, 0, after, 3, NOW + 40 * MS);
+	CHECK_EQ(policy_entry_load(&p, &w.e[2], NOW + 50 * MS), 101);
+	CHECK_EQ(policy_entry_load(&p, &w.e[1], NOW + 50 * MS), 203);
+	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 50 * MS), 202);
+	/* three left here: the next goes to node 3, the one with one */
+	struct policy_proc pr[] = {proc(11), proc(12), proc(13)};
+	struct policy_self me = self(300);
+	uint64_t rng = 1;
+	CHECK(policy_decide(&p, POLICY_MOSIX, &me, &w, pr, 3, NOW + 50 * MS,
+			    &rng, &d));
+	CHECK_EQ(d.target, 3);
+	/* an entry that shows more than the notes (other work arrived) is
+	 * taken as it is */
+	struct policy_info more = {3, 250, 1000, 512 * MIB, 0};
+	policy_window_merge(&w, &p, 0, &more, 1, NOW + 60 * MS);
+	CHECK_EQ(policy_entry_load(&p, &w.e[2], NOW + 60 * MS), 250);
 }
 
 TEST(slower_node_gets_fewer)

@@ -26,9 +26,9 @@ switch are its own), each of --nodes nodes (16):
            is always fast) under `--icount 7`: 128 ns an instruction, 4x
            slower; their kernels' boot-time speed and `cpuhog --calibrate`
            on node 0 and the first slow node are reported (the boot-time
-           loop has read 195 on such nodes, cpuhog 246; and 971-1102 on
-           the fast nodes of one 16-node boot, where cpuhog read 995 on
-           all: the optimal takes the nominal speeds)
+           loop, its best 2 ms slice, reads 1000 and 249; its 50 ms
+           average had read 971-1102 on the fast nodes of one boot and
+           195 on the slow; the optimal takes the nominal speeds)
 
 --hello-ms (default 1000: a node is down after 3 s without a word, not
 the kernel's 1.5 s): with 16 TCG nodes on a 2-core host, nodes at times
