@@ -1150,6 +1150,10 @@ long sys_execve(const uint64_t a[6])
 			if (p->sys.fd[fd] && fd_get_cloexec(fd))
 				fd_close(fd);
 		signal_exec_reset(p);
+		spin_lock(&proc_lock); /* a new program: its load anew */
+		p->lb_exec_ns = time_ns();
+		p->lb_run_exec = thread_run_ticks(thread_current());
+		spin_unlock(&proc_lock);
 		set_name(p, path);
 		set_cmdline(p, argv[0] ? argv : (const char *const[]){path, 0});
 		struct trapframe *tf =

@@ -146,10 +146,12 @@ struct proc {
 	/* Load balancing (mosix/balance.c): its thread's run ticks at the
 	 * last sample, its recent load (the share of ticks it was running or
 	 * ready: 100 = always runnable), when it started or arrived on this
-	 * node, when it last moved (0 never), its run ticks then. */
+	 * node, when it last moved (0 never), its run ticks then; when it
+	 * last exec'd and its run ticks then. */
 	uint64_t lb_run_prev, lb_run_base;
 	uint32_t lb_load;
 	uint64_t lb_since_ns, lb_moved_ns;
+	uint64_t lb_exec_ns, lb_run_exec;
 };
 
 extern struct spinlock proc_lock;

@@ -6,7 +6,8 @@
  *
  *   every tick    the number of user processes' threads running or ready
  *                 (thread_set_tick_sampler; a tickless-idle gap counts as
- *                 that many ticks with none)
+ *                 that many ticks with none), and of those held out of it
+ *                 (balance_hold: waiting for a page from home, moving)
  *   every second  (the lbd thread) the load and its two smoothed values,
  *                 each local process's CPU share, the window's ageing
  *   every 250 ms  in `mosix` mode decisions, one after the other while
@@ -19,9 +20,10 @@
  * Speed: a fixed integer loop timed at boot (SPEED_DIV makes the reference
  * node 1000), or `speed=` on the command line.
  *
- * INFO message (little-endian): u8 version (1), u8 count (1..POLICY_SEND_MAX),
+ * INFO message (little-endian): u8 version (2), u8 count (1..POLICY_SEND_MAX),
  * u16 0, then count × {u32 node, u32 load, u32 speed, u32 procs, u64 free
- * bytes, u64 age ns}. Anything else is counted in info_bad and dropped.
+ * bytes, u64 age ns, u64 origin ns (the node's own clock when it first sent
+ * the entry)}. Anything else is counted in info_bad and dropped.
  *
  * Locking: B.lock (a spinlock: interrupts off) guards everything in B; the
  * tick sampler touches only B.load's accumulators, with interrupts off.
@@ -42,7 +44,8 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define INFO_HDR 4
-#define INFO_ENTRY 32
+#define INFO_ENTRY 40
+#define INFO_VERSION 2
 #define MOVES_KEPT 16
 /* Decisions in a row each round, each made when the previous move is over
  * (as lbsim does): a bound, not a rate. */
@@ -51,6 +54,9 @@
  * a second): a process that has just lived its residency period waits at
  * most this long for its move, not up to a second. */
 #define DECIDE_NS (250 * MS)
+/* Loads taken in count for a target's consent this long after the last
+ * (balance_accept). */
+#define ARRIVED_NS (2 * SEC)
 #define CAL_NS (50 * MS) /* the speed loop's length ... */
 #define CAL_SLICES 25 /* ... in slices of 2 ms */
 /* Loop iterations per ms of the reference node (speed 1000), in the best
@@ -78,6 +84,8 @@ static struct {
 	uint64_t load_ns; /* when the load was last computed */
 	uint32_t decision_load; /* policy_decision_load at the last decision,
 				 * less what left since */
+	uint32_t arrived; /* loads taken in by balance_accept ... */
+	uint64_t arrived_ns; /* ... the last of them at this time */
 	struct policy_window win;
 	uint32_t procs_of[LINK_MAX_NODES]; /* from their INFO entries */
 	uint64_t rng;
@@ -103,14 +111,25 @@ static const char *const reason_names[] = {
 
 /* ------------------------------------------------------------ sampling */
 
+/* Processes out of the run queue that are load (balance_hold). */
+static int held;
+
+void balance_hold(int delta)
+{
+	__atomic_add_fetch(&held, delta, __ATOMIC_RELAXED);
+}
+
 static void sample(unsigned nproc, uint64_t ticks)
 {
+	int w = __atomic_load_n(&held, __ATOMIC_RELAXED);
+	unsigned nheld = w > 0 ? (unsigned)w : 0;
 	uint64_t gap = ticks - B.last_tick;
 	B.last_tick = ticks;
-	B.last_nrun = nproc;
-	if (gap > 1 && gap < (1u << 20)) /* ticks skipped while idle */
-		policy_load_sample(&B.load, 0, (uint32_t)(gap - 1));
-	policy_load_sample(&B.load, nproc, 1);
+	B.last_nrun = nproc + nheld;
+	/* ticks skipped while idle: nothing ready, the held ones held */
+	if (gap > 1 && gap < (1u << 20))
+		policy_load_sample(&B.load, nheld, (uint32_t)(gap - 1));
+	policy_load_sample(&B.load, nproc + nheld, 1);
 }
 
 /* The loop's rate in its fastest slice: a slice that an interrupt or
@@ -159,18 +178,36 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 	/* At least the processes ready to run now (as lbsim): the local
 	 * value drops at once to the last second's average, which counts a
 	 * process that arrived halfway through it as half a process, and a
-	 * node that took two in a second would take a third. */
-	uint32_t now = MAX(B.load.local, B.last_nrun * POLICY_LOAD_UNIT);
+	 * node that took two in a second would take a third. And at least
+	 * what it tells others (each arrival raises it at once), and what
+	 * it took in over the last ARRIVED_NS: a process that arrived a
+	 * moment ago may be waiting for its pages from home, not ready to
+	 * run (a node whose two new copies waited out a second for their
+	 * home took a third: local 0, exported 73, none ready). */
+	uint64_t t = time_ns();
+	if (t - B.arrived_ns > ARRIVED_NS)
+		B.arrived = 0;
+	uint32_t now = MAX(MAX(B.load.local, B.load.exported),
+			   MAX(B.last_nrun * POLICY_LOAD_UNIT, B.arrived));
 	struct policy_self me = {link_self(), now, B.speed, free_bytes()};
 	bool ok = policy_accept(&B.params, B.mode, &me,
 				reason == BALANCE_MEMORY ? POLICY_REASON_MEMORY
 							 : POLICY_REASON_LOAD,
 				load, bytes, sender_load, sender_speed);
-	if (ok)
+	if (ok) {
 		policy_load_adjust(&B.load, (int32_t)load);
-	else
+		B.arrived += load;
+		B.arrived_ns = t;
+	} else {
 		B.refused++;
+	}
+	uint32_t local = B.load.local, exported = B.load.exported,
+		 nrun = B.last_nrun;
 	spin_unlock(&B.lock);
+	printk(KERN_DEBUG "balance: %s %s move of load %u from load %u "
+			  "(here local %u, exported %u, ready %u)\n",
+	       ok ? "took" : "refused", reason_names[reason], load, sender_load,
+	       local, exported, nrun);
 	return ok;
 }
 
@@ -234,14 +271,22 @@ static void proc_loads(uint64_t now, uint64_t elapsed_ns)
 
 /* A process's load for a decision: for one that started or arrived in the
  * last 2 s, its share of the ticks since (the last second's figure was
- * taken over a few ticks of its life at most, or none); else the last
- * second's. proc_lock held, or p is the caller. */
+ * taken over a few ticks of its life at most, or none), or since its exec
+ * when that came later and at least EXEC_SPAN ago: the time a new copy
+ * spends forked, waiting for its exec to read the program, is no measure
+ * of what the program asks (the last of 32 CPU-bound copies spawned
+ * together counted 49-73 and drew one copy too many to a node); else the
+ * last second's. proc_lock held, or p is the caller. */
+#define EXEC_SPAN (200 * MS)
 static uint32_t proc_load_now(const struct proc *p, uint64_t now)
 {
 	uint64_t age = now - p->lb_since_ns;
+	uint64_t rt = thread_run_ticks(p->thread);
 	if (age >= 2 * SEC)
 		return p->lb_load;
-	return share_of(thread_run_ticks(p->thread) - p->lb_run_base, age);
+	if (p->lb_exec_ns > p->lb_since_ns && now - p->lb_exec_ns >= EXEC_SPAN)
+		return share_of(rt - p->lb_run_exec, now - p->lb_exec_ns);
+	return share_of(rt - p->lb_run_base, age);
 }
 
 uint32_t balance_proc_load(const struct proc *p)
@@ -296,7 +341,7 @@ static bool decide(uint64_t now)
 	bool go = policy_decide(&B.params, mode, &me, win, procs, n, now,
 				&B.rng, &d);
 	if (go) {
-		char wl[96];
+		char wl[192];
 		int at = 0;
 		for (uint32_t i = 0; i < win->n && at < (int)sizeof wl - 16;
 		     i++)
@@ -354,6 +399,7 @@ static void put_entry(uint8_t *e, const struct policy_info *in, uint32_t procs)
 	link_put_le(e + 12, procs, 4);
 	link_put_le(e + 16, in->free_mem, 8);
 	link_put_le(e + 24, in->age_ns, 8);
+	link_put_le(e + 32, in->origin_ns, 8);
 }
 
 static void disseminate(uint64_t now)
@@ -368,9 +414,13 @@ static void disseminate(uint64_t now)
 	spin_lock(&B.lock);
 	uint32_t to = policy_random_node(up, nup, link_self(), &B.rng);
 	/* Its age: the load is a measure of the second before load_ns. */
-	struct policy_info own = {
-		link_self(), B.load.exported, B.speed, free_bytes(),
-		B.load_ns && now > B.load_ns ? now - B.load_ns : 0};
+	struct policy_info own = {link_self(),
+				  B.load.exported,
+				  B.speed,
+				  free_bytes(),
+				  B.load_ns && now > B.load_ns ? now - B.load_ns
+							       : 0,
+				  now};
 	size_t k = policy_window_pick(&B.win, &B.params, &own, now, out,
 				      POLICY_SEND_MAX);
 	for (size_t i = 0; i < k; i++)
@@ -381,7 +431,7 @@ static void disseminate(uint64_t now)
 	if (to == POLICY_NODE_NONE || !k)
 		return;
 	uint8_t buf[INFO_HDR + POLICY_SEND_MAX * INFO_ENTRY];
-	buf[0] = 1;
+	buf[0] = INFO_VERSION;
 	buf[1] = (uint8_t)k;
 	buf[2] = buf[3] = 0;
 	for (size_t i = 0; i < k; i++)
@@ -402,7 +452,7 @@ static int h_info(unsigned node, const void *req, size_t len, void **reply,
 	struct policy_info in[POLICY_SEND_MAX];
 	uint32_t procs[POLICY_SEND_MAX];
 	size_t k = len >= INFO_HDR ? b[1] : 0;
-	bool ok = len >= INFO_HDR && b[0] == 1 && k >= 1 &&
+	bool ok = len >= INFO_HDR && b[0] == INFO_VERSION && k >= 1 &&
 		  k <= POLICY_SEND_MAX && !b[2] && !b[3] &&
 		  len == INFO_HDR + k * INFO_ENTRY;
 	for (size_t i = 0; ok && i < k; i++) {
@@ -413,6 +463,7 @@ static int h_info(unsigned node, const void *req, size_t len, void **reply,
 			.speed = (uint32_t)link_get_le(e + 8, 4),
 			.free_mem = link_get_le(e + 16, 8),
 			.age_ns = link_get_le(e + 24, 8),
+			.origin_ns = link_get_le(e + 32, 8),
 		};
 		procs[i] = (uint32_t)link_get_le(e + 12, 4);
 		ok = in[i].node < LINK_MAX_NODES && in[i].speed >= 1 &&
@@ -424,7 +475,7 @@ static int h_info(unsigned node, const void *req, size_t len, void **reply,
 		B.info_bad++;
 	} else {
 		B.info_rx++;
-		policy_window_merge(&B.win, &B.params, link_self(), in, k,
+		policy_window_merge(&B.win, &B.params, link_self(), node, in, k,
 				    time_ns());
 		for (size_t i = 0; i < k; i++)
 			if (in[i].node == node)

@@ -7,6 +7,7 @@
  *   balance_init()              at boot, after mig_init
  *   balance_note_move(...)      mig.c: a process left this node
  *   balance_proc_exit(p)        proc_exit: a process ended here
+ *   balance_hold(±1)            mig.c: a process waits for home or moves
  *   /proc/cluster/policy        mosix | static | off (lb= at boot)
  *   /proc/cluster/node/N/{load,speed,mem,procs,status}
  *   /proc/cluster/balance       counters and the last moves
@@ -42,6 +43,13 @@ void balance_proc_exit(const struct proc *p);
  * the decisions weigh it: what its migration image carries to the target,
  * whose consent and load step use it. */
 uint32_t balance_proc_load(const struct proc *p);
+/* A process here leaves (+1) or rejoins (-1) the run queue while it still
+ * counts in this node's load: a remote waiting for a page from its home
+ * (mig.c's remote pager), as a page-in from disk counts in Linux's load
+ * average, and a process frozen while it moves (boosted, it is not counted
+ * as a user thread). Copies that waited out a second for their busy home,
+ * or for a refusal from a congested target, made their node look idle. */
+void balance_hold(int delta);
 /* pid (its home pid) left this node for `to` for `reason`. */
 void balance_note_move(int pid, const char *name, unsigned to,
 		       enum balance_reason reason);

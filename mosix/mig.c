@@ -246,8 +246,10 @@ static int rb_fill(void *b, uint64_t off, void *page)
 			    .u = {off}};
 	void *rep;
 	size_t rl;
+	balance_hold(1); /* waiting for home: still load here */
 	int rc = ctl_call(rb->home, LINK_T_MIG_PAGE, MIG_C_PAGE, &c, NULL, 0,
 			  &rep, &rl, CALL_TIMEOUT);
+	balance_hold(-1);
 	if (rc < 0) {
 		printk(KERN_WARN "mig: pid %d of node %u: page %#lx of its "
 				 "file %d not fetched: %s\n",
@@ -524,6 +526,8 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 		return -EHOSTDOWN;
 
 	uint64_t t0 = time_ns();
+	/* Frozen (and boosted) until the move is over: still load here. */
+	balance_hold(1);
 	struct mig_image *im = kmalloc(sizeof *im);
 	struct train tr = {.node = target};
 	tr.buf = kmalloc(mig_ctl_size(MIG_C_PAGES) +
@@ -613,6 +617,7 @@ static int mig_go(struct proc *p, struct trapframe *tf, int node, uint64_t rax,
 	kfree(enc);
 	kfree(tr.buf);
 	kfree(im);
+	balance_hold(-1);
 	if (rc) {
 		if (tab)
 			backings_release(tab, ntab);

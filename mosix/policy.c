@@ -153,7 +153,8 @@ static bool entry_dead(const struct policy_params *p,
 }
 
 void policy_window_merge(struct policy_window *w, const struct policy_params *p,
-			 uint32_t self, const struct policy_info *in, size_t n,
+			 uint32_t self, uint32_t from,
+			 const struct policy_info *in, size_t n,
 			 uint64_t now_ns)
 {
 	uint32_t cap = window_cap(p);
@@ -167,6 +168,7 @@ void policy_window_merge(struct policy_window *w, const struct policy_params *p,
 			.stamp_ns = now_ns > in[i].age_ns
 					    ? now_ns - in[i].age_ns
 					    : 0,
+			.origin_ns = in[i].origin_ns,
 		};
 		uint32_t j, oldest = 0;
 
@@ -176,7 +178,7 @@ void policy_window_merge(struct policy_window *w, const struct policy_params *p,
 			if (w->e[j].node == e.node)
 				break;
 		if (j < w->n) {
-			if (e.stamp_ns > w->e[j].stamp_ns) {
+			if (e.node == from || e.origin_ns > w->e[j].origin_ns) {
 				e.sent = w->e[j].sent;
 				e.sent_ns = w->e[j].sent_ns;
 				e.sent_base = w->e[j].sent_base;
@@ -238,6 +240,7 @@ size_t policy_window_pick(const struct policy_window *w,
 			.speed = w->e[best].speed,
 			.free_mem = w->e[best].free_mem,
 			.age_ns = age_of(w->e[best].stamp_ns, now_ns),
+			.origin_ns = w->e[best].origin_ns,
 		};
 		k++;
 	}
@@ -245,11 +248,18 @@ size_t policy_window_pick(const struct policy_window *w,
 }
 
 /* Our own sends count until an entry measured a full period after the last
- * of them arrives: the target's one-second average shows them by then. */
+ * of them arrives (the target's one-second average shows them by then),
+ * and at least two periods: an entry's age leaves out its time in transit
+ * and in relays, so one that looks measured after the sends may be older
+ * (16 emulated nodes on two host cores saw a node with two processes
+ * shown at 37 a second after the second was sent there). As the notes
+ * count as at least what the entry shows, holding them longer overstates
+ * a target only when work there ended meanwhile. */
 static bool sent_counts(const struct policy_params *p,
-			const struct policy_entry *e)
+			const struct policy_entry *e, uint64_t now)
 {
-	return e->sent && e->stamp_ns < e->sent_ns + p->info_ns;
+	return e->sent && (e->stamp_ns < e->sent_ns + p->info_ns ||
+			   now < e->sent_ns + 2 * p->info_ns);
 }
 
 void policy_window_note(struct policy_window *w, const struct policy_params *p,
@@ -261,7 +271,7 @@ void policy_window_note(struct policy_window *w, const struct policy_params *p,
 			continue;
 		/* an old note no longer counts: start again from this one,
 		 * on top of what the entry shows now */
-		if (!sent_counts(p, e)) {
+		if (!sent_counts(p, e, now_ns)) {
 			e->sent = 0;
 			e->sent_base = e->load;
 		}
@@ -275,7 +285,7 @@ uint32_t policy_entry_load(const struct policy_params *p,
 {
 	uint32_t with_sent;
 
-	if (!sent_counts(p, e))
+	if (!sent_counts(p, e, now_ns))
 		return e->load;
 	with_sent = add_clamped(e->sent_base, (int32_t)e->sent);
 	return with_sent > e->load ? with_sent : e->load;

@@ -117,8 +117,8 @@ uint32_t policy_load_norm(uint32_t load, uint32_t speed);
  * sent there itself (policy_window_note), the last at sent_ns, and
  * sent_base the entry's load when the first of those sends was noted: until
  * an entry measured one info period after sent_ns arrives (the target's own
- * average shows them by then) the node counts as the larger of its entry's
- * load and sent_base + sent. Not load + sent: a target counts an arrival in
+ * average shows them by then), and for two info periods at least, the node
+ * counts as the larger of its entry's load and sent_base + sent. Not load + sent: a target counts an arrival in
  * the load it exports at once (policy_load_adjust), so an entry it sends
  * just after may already hold the process that the note counts too. */
 struct policy_entry {
@@ -130,16 +130,22 @@ struct policy_entry {
 	uint32_t sent;
 	uint64_t sent_ns;
 	uint32_t sent_base;
+	uint64_t origin_ns; /* the node's own clock when it sent it */
 };
 
 /* The same on the wire: an age instead of a stamp, so clocks need not
- * agree (transit time is not counted; it is small against a period). */
+ * agree (transit time is not counted; it is small against a period), and
+ * the time on the node's own clock when it sent the entry first (what
+ * orders two entries about the same node: ages leave out the time an entry
+ * spent in transit and in relays, so a stale entry relayed by a node whose
+ * clock lagged can look newer than a fresh one). */
 struct policy_info {
 	uint32_t node;
 	uint32_t load;
 	uint32_t speed;
 	uint64_t free_mem;
 	uint64_t age_ns;
+	uint64_t origin_ns;
 };
 
 struct policy_window {
@@ -147,17 +153,21 @@ struct policy_window {
 	struct policy_entry e[POLICY_WINDOW_MAX];
 };
 
-/* Merge n received entries: entries about self are ignored, the newest entry
- * per node wins, and when the window is full the oldest entry gives way to a
- * newer one. */
+/* Merge n entries received from node `from`: entries about self are
+ * ignored; an entry replaces the one about the same node when its origin_ns
+ * is later, or when it is from's own (a node's word about itself is its
+ * newest, and after a reboot its clock starts again); when the window is
+ * full the oldest entry gives way to a newer one. */
 void policy_window_merge(struct policy_window *w, const struct policy_params *p,
-			 uint32_t self, const struct policy_info *in, size_t n,
+			 uint32_t self, uint32_t from,
+			 const struct policy_info *in, size_t n,
 			 uint64_t now_ns);
 /* Drop entries older than dead_periods · info_ns. */
 void policy_window_expire(struct policy_window *w,
 			  const struct policy_params *p, uint64_t now_ns);
-/* Fill out[] with what to send: own entry (age 0) first, then up to
- * send_entries of the freshest entries; returns the count (<= max). */
+/* Fill out[] with what to send: own entry (age 0; its origin_ns the
+ * caller's now) first, then up to send_entries of the freshest entries;
+ * returns the count (<= max). */
 size_t policy_window_pick(const struct policy_window *w,
 			  const struct policy_params *p,
 			  const struct policy_info *own, uint64_t now_ns,

@@ -25,8 +25,11 @@ static struct policy_params params(void)
 static void add(struct policy_window *w, uint32_t node, uint32_t load,
 		uint32_t speed, uint64_t free_mem)
 {
-	w->e[w->n++] = (struct policy_entry){node, load, speed, free_mem,
-					     NOW,  0,	 0,	0};
+	w->e[w->n++] = (struct policy_entry){.node = node,
+					     .load = load,
+					     .speed = speed,
+					     .free_mem = free_mem,
+					     .stamp_ns = NOW};
 }
 
 static struct policy_proc proc(uint32_t id)
@@ -170,22 +173,33 @@ TEST(window_merge_newest_wins)
 	struct policy_params p = params();
 	struct policy_window w = {0};
 	struct policy_info in[] = {
-		{1, 100, 1000, 64 * MIB, 2 * SEC},
-		{2, 200, 1000, 64 * MIB, 1 * SEC},
-		{0, 900, 1000, 64 * MIB, 0}, /* about ourselves: ignored */
+		{1, 100, 1000, 64 * MIB, 2 * SEC, 10 * SEC},
+		{2, 200, 1000, 64 * MIB, 1 * SEC, 10 * SEC},
+		{0, 900, 1000, 64 * MIB, 0, 0}, /* about ourselves: ignored */
 	};
-	policy_window_merge(&w, &p, 0, in, 3, NOW);
+	policy_window_merge(&w, &p, 0, 2, in, 3, NOW);
 	CHECK_EQ(w.n, 2);
 	CHECK_EQ(w.e[0].stamp_ns, NOW - 2 * SEC);
 	/* older news about node 1 is ignored, newer replaces */
-	struct policy_info old = {1, 999, 1000, 0, 5 * SEC};
-	policy_window_merge(&w, &p, 0, &old, 1, NOW);
+	struct policy_info old = {1, 999, 1000, 0, 5 * SEC, 5 * SEC};
+	policy_window_merge(&w, &p, 0, 2, &old, 1, NOW);
 	CHECK_EQ(w.e[0].load, 100);
-	struct policy_info newer = {1, 300, 1000, 0, 0};
-	policy_window_merge(&w, &p, 0, &newer, 1, NOW + SEC);
+	struct policy_info newer = {1, 300, 1000, 0, 0, 12 * SEC};
+	policy_window_merge(&w, &p, 0, 2, &newer, 1, NOW + SEC);
 	CHECK_EQ(w.n, 2);
 	CHECK_EQ(w.e[0].load, 300);
 	CHECK_EQ(w.e[0].stamp_ns, NOW + SEC);
+	/* what orders news about a node is its own clock, not the age: an
+	 * entry that a lagging node relays late looks fresh but is not */
+	struct policy_info relayed = {1, 7, 1000, 0, 0, 11 * SEC};
+	policy_window_merge(&w, &p, 0, 2, &relayed, 1, NOW + 2 * SEC);
+	CHECK_EQ(w.e[0].load, 300);
+	/* the node's own word always counts (a rebooted node's clock starts
+	 * again) */
+	struct policy_info own = {1, 50, 1000, 0, 0, 1 * SEC};
+	policy_window_merge(&w, &p, 0, 1, &own, 1, NOW + 3 * SEC);
+	CHECK_EQ(w.e[0].load, 50);
+	CHECK_EQ(w.e[0].origin_ns, 1 * SEC);
 }
 
 TEST(window_full_evicts_oldest)
@@ -194,18 +208,18 @@ TEST(window_full_evicts_oldest)
 	struct policy_window w = {0};
 	p.window_size = 4;
 	for (uint32_t i = 1; i <= 4; i++) {
-		struct policy_info in = {i, 0, 1000, 0, (10 - i) * SEC};
-		policy_window_merge(&w, &p, 0, &in, 1, NOW);
+		struct policy_info in = {i, 0, 1000, 0, (10 - i) * SEC, 0};
+		policy_window_merge(&w, &p, 0, 9, &in, 1, NOW);
 	}
 	CHECK_EQ(w.n, 4);
 	/* older than all: not taken */
-	struct policy_info stale = {9, 0, 1000, 0, 20 * SEC};
-	policy_window_merge(&w, &p, 0, &stale, 1, NOW);
+	struct policy_info stale = {9, 0, 1000, 0, 20 * SEC, 0};
+	policy_window_merge(&w, &p, 0, 9, &stale, 1, NOW);
 	for (uint32_t j = 0; j < w.n; j++)
 		CHECK(w.e[j].node != 9);
 	/* fresh: replaces node 1 (the oldest, 9 s) */
-	struct policy_info fresh = {7, 0, 1000, 0, 0};
-	policy_window_merge(&w, &p, 0, &fresh, 1, NOW);
+	struct policy_info fresh = {7, 0, 1000, 0, 0, 0};
+	policy_window_merge(&w, &p, 0, 9, &fresh, 1, NOW);
 	CHECK_EQ(w.n, 4);
 	for (uint32_t j = 0; j < w.n; j++)
 		CHECK(w.e[j].node != 1);
@@ -216,10 +230,10 @@ TEST(window_ages_out)
 	struct policy_params p = params();
 	struct policy_window w = {0};
 	uint64_t dead = p.dead_periods * p.info_ns;
-	struct policy_info in[] = {{1, 0, 1000, 0, dead - SEC},
-				   {2, 0, 1000, 0, dead + SEC},
-				   {3, 0, 1000, 0, 0}};
-	policy_window_merge(&w, &p, 0, in, 3, NOW);
+	struct policy_info in[] = {{1, 0, 1000, 0, dead - SEC, 0},
+				   {2, 0, 1000, 0, dead + SEC, 0},
+				   {3, 0, 1000, 0, 0, 0}};
+	policy_window_merge(&w, &p, 0, 9, in, 3, NOW);
 	CHECK_EQ(w.n, 3);
 	/* a dead entry is never a target even before expire runs */
 	struct policy_proc pr[] = {proc(1)};
@@ -241,18 +255,20 @@ TEST(window_pick_own_then_freshest)
 	struct policy_params p = params();
 	struct policy_window w = {0};
 	struct policy_info out[POLICY_SEND_MAX + 1];
-	struct policy_info own = {0, 100, 1000, 8 * MIB, 123};
+	struct policy_info own = {0, 100, 1000, 8 * MIB, 123, NOW};
 	p.send_entries = 2;
 	for (uint32_t i = 1; i <= 5; i++) {
-		struct policy_info in = {i, i, 1000, 0,
-					 (uint64_t)(i % 5) * SEC};
-		policy_window_merge(&w, &p, 0, &in, 1, NOW);
+		struct policy_info in = {
+			i, i, 1000, 0, (uint64_t)(i % 5) * SEC, 40 + i};
+		policy_window_merge(&w, &p, 0, 9, &in, 1, NOW);
 	}
 	size_t n = policy_window_pick(&w, &p, &own, NOW, out, 9);
 	CHECK_EQ(n, 3);
 	CHECK_EQ(out[0].node, 0);
 	CHECK_EQ(out[0].age_ns, 0);
+	CHECK_EQ(out[0].origin_ns, NOW);
 	CHECK_EQ(out[1].node, 5); /* age 0 */
+	CHECK_EQ(out[1].origin_ns, 45); /* passed on as it came */
 	CHECK_EQ(out[2].node, 1); /* age 1 s */
 	CHECK_EQ(out[2].age_ns, SEC);
 	CHECK_EQ(policy_window_pick(&w, &p, &own, NOW, out, 1), 1);
@@ -400,10 +416,10 @@ TEST(no_ping_pong_between_equal_nodes)
 		struct policy_self a = {0, 200, 1000, 512 * MIB};
 		struct policy_self b = {1, 200, 1000, 512 * MIB};
 		uint64_t rng = seed;
-		wa.e[wa.n++] = (struct policy_entry){1,	  200, 1000, 512 * MIB,
-						     NOW, 0,   0,    0};
-		wb.e[wb.n++] = (struct policy_entry){0,	  200, 1000, 512 * MIB,
-						     NOW, 0,   0,    0};
+		wa.e[wa.n++] = (struct policy_entry){
+			1, 200, 1000, 512 * MIB, NOW, 0, 0, 0, 0};
+		wb.e[wb.n++] = (struct policy_entry){
+			0, 200, 1000, 512 * MIB, NOW, 0, 0, 0, 0};
 		CHECK(!policy_decide(&p, POLICY_MOSIX, &a, &wa, pr, 2, NOW,
 				     &rng, &d));
 		CHECK(!policy_decide(&p, POLICY_MOSIX, &b, &wb, pr, 2, NOW,
@@ -416,7 +432,7 @@ TEST(no_ping_pong_between_equal_nodes)
 	struct policy_proc three[] = {proc(11), proc(12), proc(13)};
 	uint64_t rng = 3;
 	wa.e[wa.n++] =
-		(struct policy_entry){1, 100, 1000, 512 * MIB, NOW, 0, 0, 0};
+		(struct policy_entry){1, 100, 1000, 512 * MIB, NOW, 0, 0, 0, 0};
 	CHECK(policy_decide(&p, POLICY_MOSIX, &a, &wa, three, 3, NOW, &rng,
 			    &d));
 	policy_window_note(&wa, &p, 1, POLICY_LOAD_UNIT, NOW);
@@ -429,7 +445,7 @@ TEST(no_ping_pong_between_equal_nodes)
 	moved[1].age_ns = 0;
 	moved[1].last_move_ns = NOW;
 	wb.e[wb.n++] =
-		(struct policy_entry){0, 200, 1000, 512 * MIB, NOW, 0, 0, 0};
+		(struct policy_entry){0, 200, 1000, 512 * MIB, NOW, 0, 0, 0, 0};
 	CHECK(!policy_decide(&p, POLICY_MOSIX, &b, &wb, moved, 2, NOW + SEC,
 			     &rng, &d));
 }
@@ -446,13 +462,19 @@ TEST(sent_load_counts_until_target_shows_it)
 	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW), 200);
 	CHECK(!decide(&me, &w, pr, 1, &d)); /* 200 + 130 >= 300 */
 	/* an entry measured before the processes got there keeps the note */
-	struct policy_info early = {1, 0, 1000, 512 * MIB, 0};
-	policy_window_merge(&w, &p, 0, &early, 1, NOW + 500 * MS);
+	struct policy_info early = {1, 0, 1000, 512 * MIB, 0, 1};
+	policy_window_merge(&w, &p, 0, 9, &early, 1, NOW + 500 * MS);
 	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 500 * MS), 200);
-	/* one measured a full period later replaces it */
-	struct policy_info later = {1, 180, 1000, 512 * MIB, 0};
-	policy_window_merge(&w, &p, 0, &later, 1, NOW + 1500 * MS);
-	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 1500 * MS), 180);
+	/* one measured a full period later shows them, or the notes do:
+	 * the larger counts for two periods (the entry's age leaves out its
+	 * time in transit and relays), then the entry alone */
+	struct policy_info later = {1, 180, 1000, 512 * MIB, 0, 2};
+	policy_window_merge(&w, &p, 0, 9, &later, 1, NOW + 1500 * MS);
+	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 1500 * MS), 200);
+	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 2 * SEC), 180);
+	struct policy_info more = {1, 260, 1000, 512 * MIB, 0, 3};
+	policy_window_merge(&w, &p, 0, 9, &more, 1, NOW + 1600 * MS);
+	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 1600 * MS), 260);
 }
 
 /* Seen on 4 nodes (issue 8): node 0 sends 5 of its 8 processes off in a
@@ -475,10 +497,10 @@ TEST(sent_load_not_counted_twice)
 	policy_window_note(&w, &p, 1, 100, NOW + 30 * MS);
 	/* node 3's entry just after its arrival, node 1's after the first of
 	 * its two, node 2's between its second's start and its end */
-	struct policy_info after[] = {{3, 99, 1000, 512 * MIB, 0},
-				      {1, 94, 1000, 512 * MIB, 0},
-				      {2, 79, 1000, 512 * MIB, 0}};
-	policy_window_merge(&w, &p, 0, after, 3, NOW + 40 * MS);
+	struct policy_info after[] = {{3, 99, 1000, 512 * MIB, 0, 1},
+				      {1, 94, 1000, 512 * MIB, 0, 1},
+				      {2, 79, 1000, 512 * MIB, 0, 1}};
+	policy_window_merge(&w, &p, 0, 9, after, 3, NOW + 40 * MS);
 	CHECK_EQ(policy_entry_load(&p, &w.e[2], NOW + 50 * MS), 101);
 	CHECK_EQ(policy_entry_load(&p, &w.e[1], NOW + 50 * MS), 203);
 	CHECK_EQ(policy_entry_load(&p, &w.e[0], NOW + 50 * MS), 202);
@@ -491,8 +513,8 @@ TEST(sent_load_not_counted_twice)
 	CHECK_EQ(d.target, 3);
 	/* an entry that shows more than the notes (other work arrived) is
 	 * taken as it is */
-	struct policy_info more = {3, 250, 1000, 512 * MIB, 0};
-	policy_window_merge(&w, &p, 0, &more, 1, NOW + 60 * MS);
+	struct policy_info more = {3, 250, 1000, 512 * MIB, 0, 2};
+	policy_window_merge(&w, &p, 0, 9, &more, 1, NOW + 60 * MS);
 	CHECK_EQ(policy_entry_load(&p, &w.e[2], NOW + 60 * MS), 250);
 }
 

@@ -119,7 +119,7 @@ struct node {
 };
 
 struct msg {
-	int n;
+	int from, n;
 	struct policy_info e[POLICY_SEND_MAX + 1];
 };
 
@@ -343,6 +343,8 @@ static void decide(struct sim *s, int n)
 		struct node *td = &s->nd[t];
 		struct policy_self them = self_of(s, t);
 		uint32_t cur = (uint32_t)td->nrun * POLICY_LOAD_UNIT;
+		if (td->load.exported > cur) /* as balance_accept */
+			cur = td->load.exported;
 		them.load = (td->load.local > cur ? td->load.local : cur) +
 			    td->in_load;
 		if (!policy_accept(&s->c->pp, s->mode, &them, dec.reason,
@@ -354,9 +356,9 @@ static void decide(struct sim *s, int n)
 			/* the refusal carries the target's state */
 			struct policy_info ans = {(uint32_t)t, them.load,
 						  td->speed_u, them.free_mem,
-						  0};
+						  0,	       ns(s->now)};
 			policy_window_merge(&d->win, &s->c->pp, (uint32_t)n,
-					    &ans, 1, ns(s->now));
+					    (uint32_t)t, &ans, 1, ns(s->now));
 			s->refused++;
 			if (getenv("LBSIM_TRACE"))
 				fprintf(stderr, "%.3f: %d -> %d refused\n",
@@ -428,13 +430,15 @@ static void on_info(struct sim *s, int n)
 {
 	struct node *d = &s->nd[n];
 	struct policy_self me = self_of(s, n);
-	struct policy_info own = {(uint32_t)n, d->load.exported, d->speed_u,
-				  me.free_mem, 0};
+	struct policy_info own = {(uint32_t)n, d->load.exported,
+				  d->speed_u,  me.free_mem,
+				  0,	       ns(s->now)};
 	struct msg *m = xrealloc(NULL, sizeof(*m));
 	uint32_t to =
 		policy_random_node(s->ids, (size_t)s->nn, (uint32_t)n, &s->rng);
 
 	push(s, s->now + (double)s->c->pp.info_ns / NS, EV_INFO, n, 0);
+	m->from = n;
 	m->n = (int)policy_window_pick(&d->win, &s->c->pp, &own, ns(s->now),
 				       m->e, POLICY_SEND_MAX + 1);
 	if (to == POLICY_NODE_NONE || urand(&s->rng) < s->c->loss) {
@@ -448,8 +452,8 @@ static void on_info(struct sim *s, int n)
 
 static void on_msg(struct sim *s, int n, struct msg *m)
 {
-	policy_window_merge(&s->nd[n].win, &s->c->pp, (uint32_t)n, m->e,
-			    (size_t)m->n, ns(s->now));
+	policy_window_merge(&s->nd[n].win, &s->c->pp, (uint32_t)n,
+			    (uint32_t)m->from, m->e, (size_t)m->n, ns(s->now));
 	free(m);
 }
 
