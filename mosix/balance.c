@@ -17,8 +17,8 @@
  *                 to one random node that is up (LINK_T_LB_INFO, one-way, on
  *                 the Linker's INFO channel); nothing is broadcast
  *
- * Speed: a fixed integer loop timed at boot (SPEED_DIV makes the reference
- * node 1000), or `speed=` on the command line.
+ * Speed: a fixed integer loop timed at boot, its best 2 ms slice (SPEED_REF
+ * makes the reference node 1000), or `speed=` on the command line.
  *
  * INFO message (little-endian): u8 version (2), u8 count (1..POLICY_SEND_MAX),
  * u16 0, then count × {u32 node, u32 load, u32 speed, u32 procs, u64 free
@@ -81,7 +81,6 @@ static struct {
 	struct policy_load load;
 	uint64_t last_tick;
 	uint32_t last_nrun; /* at the last tick */
-	uint64_t load_ns; /* when the load was last computed */
 	uint32_t decision_load; /* policy_decision_load at the last decision,
 				 * less what left since */
 	uint32_t arrived; /* loads taken in by balance_accept ... */
@@ -413,14 +412,11 @@ static void disseminate(uint64_t now)
 	uint32_t procs[POLICY_SEND_MAX];
 	spin_lock(&B.lock);
 	uint32_t to = policy_random_node(up, nup, link_self(), &B.rng);
-	/* Its age: the load is a measure of the second before load_ns. */
-	struct policy_info own = {link_self(),
-				  B.load.exported,
-				  B.speed,
-				  free_bytes(),
-				  B.load_ns && now > B.load_ns ? now - B.load_ns
-							       : 0,
-				  now};
+	/* Age 0 (the exported load follows every arrival and departure at
+	 * once), and this node's clock, which orders it among the entries
+	 * others hold about this node. */
+	struct policy_info own = {
+		link_self(), B.load.exported, B.speed, free_bytes(), 0, now};
 	size_t k = policy_window_pick(&B.win, &B.params, &own, now, out,
 				      POLICY_SEND_MAX);
 	for (size_t i = 0; i < k; i++)
@@ -506,7 +502,6 @@ static void lbd(void *arg)
 		if (now >= last + SEC) {
 			spin_lock(&B.lock);
 			policy_load_second(&B.load, &B.params, B.last_nrun);
-			B.load_ns = now;
 			policy_window_expire(&B.win, &B.params, now);
 			spin_unlock(&B.lock);
 			proc_loads(now, now - last);

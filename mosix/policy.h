@@ -118,9 +118,10 @@ uint32_t policy_load_norm(uint32_t load, uint32_t speed);
  * sent_base the entry's load when the first of those sends was noted: until
  * an entry measured one info period after sent_ns arrives (the target's own
  * average shows them by then), and for two info periods at least, the node
- * counts as the larger of its entry's load and sent_base + sent. Not load + sent: a target counts an arrival in
- * the load it exports at once (policy_load_adjust), so an entry it sends
- * just after may already hold the process that the note counts too. */
+ * counts as the larger of its entry's load and sent_base + sent. Not
+ * load + sent: a target counts an arrival in the load it exports at once
+ * (policy_load_adjust), so an entry it sends just after may already hold
+ * the process that the note counts too. */
 struct policy_entry {
 	uint32_t node;
 	uint32_t load; /* exported load, not normalised */

@@ -354,9 +354,11 @@ static void decide(struct sim *s, int n)
 							ns(s->now)),
 				   me.speed)) {
 			/* the refusal carries the target's state */
-			struct policy_info ans = {(uint32_t)t, them.load,
-						  td->speed_u, them.free_mem,
-						  0,	       ns(s->now)};
+			struct policy_info ans = {.node = (uint32_t)t,
+						  .load = them.load,
+						  .speed = td->speed_u,
+						  .free_mem = them.free_mem,
+						  .origin_ns = ns(s->now)};
 			policy_window_merge(&d->win, &s->c->pp, (uint32_t)n,
 					    (uint32_t)t, &ans, 1, ns(s->now));
 			s->refused++;
@@ -430,9 +432,11 @@ static void on_info(struct sim *s, int n)
 {
 	struct node *d = &s->nd[n];
 	struct policy_self me = self_of(s, n);
-	struct policy_info own = {(uint32_t)n, d->load.exported,
-				  d->speed_u,  me.free_mem,
-				  0,	       ns(s->now)};
+	struct policy_info own = {.node = (uint32_t)n,
+				  .load = d->load.exported,
+				  .speed = d->speed_u,
+				  .free_mem = me.free_mem,
+				  .origin_ns = ns(s->now)};
 	struct msg *m = xrealloc(NULL, sizeof(*m));
 	uint32_t to =
 		policy_random_node(s->ids, (size_t)s->nn, (uint32_t)n, &s->rng);
