@@ -57,6 +57,9 @@
 /* Loads taken in count for a target's consent this long after the last
  * (balance_accept). */
 #define ARRIVED_NS (2 * SEC)
+/* A young process's load counts from its exec once this long has passed
+ * (proc_load_now). */
+#define EXEC_SPAN (200 * MS)
 #define CAL_NS (50 * MS) /* the speed loop's length ... */
 #define CAL_SLICES 25 /* ... in slices of 2 ms */
 /* Loop iterations per ms of the reference node (speed 1000), in the best
@@ -186,8 +189,10 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 	uint64_t t = time_ns();
 	if (t - B.arrived_ns > ARRIVED_NS)
 		B.arrived = 0;
-	uint32_t now = MAX(MAX(B.load.local, B.load.exported),
-			   MAX(B.last_nrun * POLICY_LOAD_UNIT, B.arrived));
+	uint32_t local = B.load.local, exported = B.load.exported,
+		 nrun = B.last_nrun;
+	uint32_t now = MAX(MAX(local, exported),
+			   MAX(nrun * POLICY_LOAD_UNIT, B.arrived));
 	struct policy_self me = {link_self(), now, B.speed, free_bytes()};
 	bool ok = policy_accept(&B.params, B.mode, &me,
 				reason == BALANCE_MEMORY ? POLICY_REASON_MEMORY
@@ -200,9 +205,8 @@ bool balance_accept(enum balance_reason reason, uint32_t load, uint64_t bytes,
 	} else {
 		B.refused++;
 	}
-	uint32_t local = B.load.local, exported = B.load.exported,
-		 nrun = B.last_nrun;
 	spin_unlock(&B.lock);
+	/* what the consent weighed, before this move's own step */
 	printk(KERN_DEBUG "balance: %s %s move of load %u from load %u "
 			  "(here local %u, exported %u, ready %u)\n",
 	       ok ? "took" : "refused", reason_names[reason], load, sender_load,
@@ -276,7 +280,6 @@ static void proc_loads(uint64_t now, uint64_t elapsed_ns)
  * of what the program asks (the last of 32 CPU-bound copies spawned
  * together counted 49-73 and drew one copy too many to a node); else the
  * last second's. proc_lock held, or p is the caller. */
-#define EXEC_SPAN (200 * MS)
 static uint32_t proc_load_now(const struct proc *p, uint64_t now)
 {
 	uint64_t age = now - p->lb_since_ns;
