@@ -9,7 +9,9 @@
  * Linker and a deputy answer at once on a node busy with CPU-bound
  * processes. Within a queue: round robin with a time slice of SLICE_TICKS
  * timer ticks, except that a user thread waking from a sleep of a tick or
- * more goes to the head of its queue for a one-tick slice (make_runnable);
+ * more goes to the head of its queue for one tick of CPU time and preempts
+ * a running user thread, which keeps its place and the rest of its slice
+ * (make_runnable, schedule);
  * the tick hook counts the slice down and the interrupt-exit
  * hook switches when it runs out and someone else is runnable (preemption
  * of kernel code is safe because every shared structure is guarded by a
@@ -56,6 +58,9 @@ struct thread {
 	bool plain; /* thread_plain: a kernel thread queued with the users' */
 	bool interruptible; /* asleep in waitq_sleep_intr */
 	bool woke_first; /* queued at the head on waking: a short slice */
+	bool brief; /* running that short slice: one tick of CPU time */
+	bool keep_slice; /* preempted with slice left: resumes it */
+	uint64_t woke_cpu_ns; /* cpu_ns when its short slice began */
 	uint64_t slept_tick; /* time_ticks() when it last went to sleep */
 };
 
@@ -72,6 +77,7 @@ static struct thread *timers;
 static struct thread *zombies;
 static unsigned next_id = 1;
 static bool need_resched;
+static bool preempting; /* schedule() called from an interrupt exit */
 static unsigned nr_runnable; /* excluding idle and the current thread */
 static uint64_t nr_switches;
 static thread_switch_fn switch_hook;
@@ -197,6 +203,15 @@ static void make_runnable(struct thread *t)
 		if (queue_of(t) == &runq && time_ticks() > t->slept_tick) {
 			q_push_front(&runq, t);
 			t->woke_first = true;
+			/* ...and, unless it never ran (a new child: its
+			 * parent goes on, as on Linux), takes the CPU from
+			 * a process at the next interrupt exit, which
+			 * keeps its place and the rest of its slice
+			 * (schedule): ready time spent behind a CPU-bound
+			 * process's slice would count as load of a process
+			 * that barely runs. */
+			if (t->cpu_ns && current != idle && !boosted(current))
+				need_resched = true;
 		} else {
 			q_push(queue_of(t), t);
 		}
@@ -258,14 +273,30 @@ static void schedule(void)
 	if (prev->state == T_RUNNING && next != prev) {
 		prev->state = T_RUNNABLE;
 		if (prev != idle) {
-			q_push(queue_of(prev), prev);
+			/* Preempted (by a kernel thread or a woken process)
+			 * with some of its slice left: back at the head of
+			 * its queue to finish that slice, not behind every
+			 * process's full one. */
+			if (preempting && prev->slice > 0 && !boosted(prev)) {
+				q_push_front(&runq, prev);
+				prev->keep_slice = true;
+			} else {
+				q_push(queue_of(prev), prev);
+			}
 			nr_runnable++;
 		}
 	}
 	need_resched = false;
+	preempting = false;
 	if (prev->state == T_SLEEPING)
 		prev->slept_tick = time_ticks();
-	next->slice = next->woke_first ? 1 : SLICE_TICKS;
+	if (next->keep_slice) {
+		next->keep_slice = false;
+	} else {
+		next->slice = next->woke_first ? 1 : SLICE_TICKS;
+		next->brief = next->woke_first;
+		next->woke_cpu_ns = next->cpu_ns;
+	}
 	next->woke_first = false;
 	if (next == prev) {
 		prev->state = T_RUNNING;
@@ -329,16 +360,28 @@ static void tick(void)
 	if (tick_sampler)
 		tick_sampler(proc_runnable(), time_ticks());
 	wake_timers();
-	if (current != idle && --current->slice <= 0 && (runq.head || kq.head))
-		need_resched = true;
+	if (current != idle && --current->slice <= 0 &&
+	    (runq.head || kq.head)) {
+		/* A short slice is one tick of CPU time, not what is left
+		 * of the tick the thread woke in. */
+		uint64_t used = current->cpu_ns +
+				(time_ns() - current->ran_since) -
+				current->woke_cpu_ns;
+		if (current->brief && used < 1000000000ull / time_hz())
+			current->slice = 1;
+		else
+			need_resched = true;
+	}
 }
 
 static void irq_exit(void)
 {
 	/* Never switch away from idle inside arch_idle: it must first restart
 	 * the tick it stopped; idle_loop schedules right after. */
-	if (need_resched && current != idle)
+	if (need_resched && current != idle) {
+		preempting = true;
 		schedule();
+	}
 }
 
 void thread_exit(void)

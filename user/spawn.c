@@ -27,7 +27,8 @@
  * at most every 3 s), and records each change of node. At the end it prints, one line per copy,
  *   spawn: copy I pid P exit S nodes 0>2>1 T.TT s
  * (S is the exit status, 128 + the signal for a copy killed by one; T its
- * run time from fork to exit; nodes `-` where /proc/<pid>/where cannot be
+ * run time from its start (its fork; for a batch, the gate's opening) to
+ * exit; nodes `-` where /proc/<pid>/where cannot be
  * read, as on Linux), then
  *   spawn: N copies in T.TT s
  * Exit 0 when every copy exited 0, 1 otherwise, 2 for a bad command line.
@@ -198,10 +199,13 @@ static char **copy_argv(char **args, int nargs, int i)
 }
 
 /*
- * Fork copy c, which execs argv. The read end of its close-on-exec pipe,
- * for confirm_copy; -1 (reported) without a child (c->pid stays 0).
+ * Fork copy c, which waits at the gate (until its write end gate[1] is
+ * closed; gate NULL: no gate) and then execs argv. The read end of its
+ * close-on-exec pipe, for confirm_copy; -1 (reported) without a child
+ * (c->pid stays 0).
  */
-static int launch_copy(struct copy *c, char **argv, const sigset_t *oldmask)
+static int launch_copy(struct copy *c, char **argv, const sigset_t *oldmask,
+		       const int *gate)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -219,6 +223,12 @@ static int launch_copy(struct copy *c, char **argv, const sigset_t *oldmask)
 	}
 	if (pid == 0) {
 		close(p[0]);
+		if (gate) {
+			char b;
+			close(gate[1]);
+			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
+				;
+		}
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(argv[0], argv);
 		int e = errno;
@@ -368,14 +378,17 @@ int main(int argc, char **argv)
 
 	int nargs = argc - optind, left = 0, rc = 0;
 	uint64_t t0 = now_ns();
-	/* A batch of copies is forked before any exec is waited for: on a
-	 * busy node each wait would let the copies already running have the
-	 * CPU, and the last copy would start long after the first. Placed
+	/* A batch of copies is forked before any exec is waited for, and
+	 * the copies wait at a gate (a pipe whose write end we close) until
+	 * the whole batch is forked: copies already running would otherwise
+	 * share the CPU with our forks, and the last copy would start
+	 * seconds after the first on a node running 32 of them. Placed
 	 * copies go one at a time: each leaves as soon as it has exec'd,
 	 * before the next starts (a short one could end before its move). */
 	int batch = placed ? 1 : LAUNCH_BATCH;
 	for (int first = 0; first < n && !rc; first += batch) {
-		int rfd[LAUNCH_BATCH], end = first;
+		int rfd[LAUNCH_BATCH], end = first, gate[2];
+		bool gated = batch > 1 && pipe2(gate, O_CLOEXEC) == 0;
 		while (end < n && end < first + batch) {
 			char **cargv = copy_argv(argv + optind, nargs, end);
 			if (!cargv) {
@@ -383,8 +396,9 @@ int main(int argc, char **argv)
 				rc = 1;
 				break;
 			}
-			rfd[end - first] =
-				launch_copy(&copies[end], cargv, &oldmask);
+			rfd[end - first] = launch_copy(&copies[end], cargv,
+						       &oldmask,
+						       gated ? gate : NULL);
 			for (int k = 0; k < nargs; k++)
 				if (cargv[k] != argv[optind + k])
 					free(cargv[k]);
@@ -395,6 +409,13 @@ int main(int argc, char **argv)
 			}
 			end++;
 			left++;
+		}
+		if (gated) {
+			uint64_t open_ns = now_ns();
+			for (int i = first; i < end; i++)
+				copies[i].start_ns = open_ns;
+			close(gate[1]);
+			close(gate[0]);
 		}
 		for (int i = first; i < end; i++) {
 			struct copy *c = &copies[i];

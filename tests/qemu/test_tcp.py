@@ -31,6 +31,7 @@ NODES = 3
 NETX = "/bin/tests/netx"
 LISTEN_RE = re.compile(r"listening on port (\d+) pid (\d+)\r?\n")
 SUM_RE = r"(\d+) bytes fnv ([0-9a-f]{8}) in ([\d.]+) s"
+RATE_RE = r"netx: tcp_recv bytes=\d+ ns=\d+ mib_per_s=[\d.]+\r?\n"
 # How far MemFree (+ Buffers, the block cache, which grows as the shell
 # reads programs from disk and is not a leak) may sit below its baseline
 # after a killed transfer: the kernel heap keeps pages it freed for its
@@ -71,6 +72,9 @@ def transfer(net, src, dst, nbytes, seed, timeout):
         sent = re.search(r"send: " + SUM_RE, out)
         assert sent, out
         got = rcv.wait_for(r"recv: " + SUM_RE, timeout=30)
+        # netx's last line (its rate) comes in a write of its own, which
+        # the typed command below may overtake.
+        rcv.wait_for(RATE_RE, timeout=30)
         # The shell is back before the console is lent to anyone else.
         assert rcv.run("echo ok") == ("ok\n", 0)
     return sent, got
@@ -279,6 +283,7 @@ def test_sender_killed_mid_transfer(net):
         m = rcv.wait_for(r"recv: " + SUM_RE, timeout=60)
         assert 0 < int(m.group(1)) < nbytes, m.group(0)
         print(f"receiver after the sender's kill: {m.group(0).strip()}")
+        rcv.wait_for(RATE_RE, timeout=30)
         assert rcv.run("echo ok") == ("ok\n", 0)
         # The sender closed first: its end may stay in TIME_WAIT (lwIP's
         # TCP_MSL 60 s: 2 min, or until the pcb pool needs the slot), that
