@@ -11,7 +11,10 @@
  *                        node), HomePid (its pid there: a migrated
  *                        process's cluster-wide name, with Home), VmSize,
  *                        VmRSS, Threads, SigPnd, SigBlk,
- *                        SigIgn, SigCgt, CpuTime (seconds)
+ *                        SigIgn, SigCgt, CpuTime (seconds), Load (the
+ *                        balancer's figure for it here: its share of
+ *                        the last second's ticks running or ready, 100 =
+ *                        always; `-` where it does not run here)
  *   /proc/<pid>/cmdline  argv, NUL-separated
  *   /proc/<pid>/maps     "start-end perms offset 00:00 0 [what]" per region
  *   /proc/<pid>/lock     "0\n" or "1\n"; writable: "0" or "1" (an optional
@@ -31,6 +34,7 @@
 #include "fs/vfs.h"
 #include "kern/kern.h"
 #include "kern/proc.h"
+#include "mosix/balance.h"
 #include "mosix/mig.h"
 #include "vm/vm.h"
 
@@ -129,7 +133,11 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 	}
 	uint64_t cpu = proc_cpu_ns(p);
 	bool remote = p->mig && p->mig->role == MIG_REMOTE;
-	return snprintf(
+	char load[12] = "-";
+	if (p->thread && p->user.space && !mig_is_deputy(p->mig) &&
+	    p->sys.state != P_ZOMBIE)
+		snprintf(load, sizeof load, "%u", balance_proc_load(p));
+	int n = snprintf(
 		buf, size,
 		"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
 		"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\nHomePid:\t%d\n"
@@ -146,6 +154,9 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 		(unsigned long)p->user.sigmask, (unsigned long)ign,
 		(unsigned long)cgt, (unsigned long)(cpu / 1000000000ull),
 		(unsigned long)(cpu % 1000000000ull / 1000000));
+	if (n < 0 || (size_t)n >= size)
+		return n;
+	return n + snprintf(buf + n, size - (size_t)n, "Load:\t%s\n", load);
 }
 
 static int fmt_cmdline(struct proc *p, char *buf, size_t size)

@@ -11,6 +11,10 @@ nodes (`--icount 5`, booted with lb=static):
     terminal echoing again;
   * under `mosix`, 8 cpuhogs started on node 0 spread: copies move and end
     on at least 3 nodes.
+  * /proc/PID/status's Load: while 16 cpuhogs share node 0, each reads ~100
+    and spawn, which only wakes to poll them, reads little (a woken
+    process goes ahead of the CPU-bound ones: kern/thread.c; before
+    that change spawn read 52).
 
 Waits are on output with timeouts."""
 
@@ -64,6 +68,41 @@ def test_static_placement(bc):
         assert hist == {0: "0", 1: "0>1", 2: "0>2", 3: "0>3"}, out
         sums = set(re.findall(r"cpuhog: 1 s of work, checksum (\w+)", out))
         assert len(sums) == 1, out
+
+
+def load_of(con, pid):
+    out, status = con.run(f"cat /proc/{pid}/status")
+    assert status == 0, out
+    m = re.search(r"^Load:\t(\d+)$", out, re.M)
+    assert m, out
+    return int(m[1])
+
+
+def test_sleeping_poller_has_little_load(bc):
+    with bc.console(0) as con:
+        policy(con, "static")
+        out, status = con.run("spawn -n 16 cpuhog 8 > /dev/null & echo pid $!")
+        assert status == 0, out
+        spawn_pid = int(re.search(r"pid (\d+)", out)[1])
+        hogs = []
+        try:
+            con.run("sleep 4")
+            out, _ = con.run("ps")
+            for line in out.splitlines()[1:]:
+                f = line.split(None, 5)
+                if len(f) == 6 and f[1] == str(spawn_pid) and f[5].startswith("cpuhog"):
+                    hogs.append(int(f[0]))
+            assert len(hogs) == 16, out
+            spawn_load = load_of(con, spawn_pid)
+            hog_loads = [load_of(con, h) for h in hogs]
+            print(f"16 cpuhogs on node 0: loads {hog_loads}, spawn's {spawn_load}")
+            assert min(hog_loads) >= 80, hog_loads
+            assert spawn_load <= 30, (spawn_load, hog_loads)
+        finally:
+            con.run("kill -9 " + " ".join(str(p) for p in [spawn_pid] + hogs))
+        # init, asleep since boot, has a figure too.
+        out, status = con.run("cat /proc/1/status")
+        assert re.search(r"^Load:\t\d+$", out, re.M), out
 
 
 def test_mon_once(bc):
