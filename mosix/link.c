@@ -148,6 +148,8 @@ static struct {
 	void (*watch)(unsigned node, bool up,
 		      uint64_t epoch); /* link_set_peer_watch */
 	struct link_work *quick_head, *quick_tail; /* L.wlock */
+	/* /proc/cluster/deaf: nodes whose frames link_rx drops. */
+	uint64_t deaf, deaf_dropped;
 	bool quick_new; /* L.lock: this input queued a quick request */
 	uint64_t no_handler, bad_msgs, worker_fail;
 } L;
@@ -425,6 +427,13 @@ static void link_rx(struct netdev *dev, const void *frame, size_t len)
 	if (dev != L.dev)
 		return; /* the Linker lives on NIC1 only */
 	sleeplock_acquire(&L.lock);
+	/* Deaf to its sender (byte 5 of the Linker header): dropped. */
+	if (L.deaf && len > LINK_ETH_HLEN + 5 &&
+	    L.deaf >> (((const uint8_t *)frame)[LINK_ETH_HLEN + 5] & 63) & 1) {
+		L.deaf_dropped++;
+		sleeplock_release(&L.lock);
+		return;
+	}
 	L.quick_new = false;
 	link_tp_input(L.tp, frame, len, time_ns());
 	/* A quick request's reply is sent next, and that send polls (so
@@ -1043,10 +1052,62 @@ static void key_from_phrase(const char *phrase, uint8_t key[16])
 	link_put_le(key + 8, siphash24(&k1, phrase, n), 8);
 }
 
+/* /proc/cluster/deaf: a fault to inject for tests, a one-sided
+ * partition. This node drops every Linker frame from the nodes listed
+ * (its peers still hear it). Reads "N N ...\n" (empty: none) then
+ * "dropped D\n"; takes node numbers separated by spaces, or "none". */
+static int gen_deaf(char *buf, size_t size, void *arg, uint64_t key)
+{
+	size_t n = 0;
+	if (!L.enabled) {
+		EMIT("disabled\n");
+		return (int)n;
+	}
+	sleeplock_acquire(&L.lock);
+	uint64_t deaf = L.deaf, dropped = L.deaf_dropped;
+	sleeplock_release(&L.lock);
+	for (unsigned i = 0; i < LINK_MAX_NODES; i++)
+		if (deaf >> i & 1)
+			EMIT(n ? " %u" : "%u", i);
+	EMIT("\ndropped %lu\n", (unsigned long)dropped);
+	return (int)n;
+}
+
+static int write_deaf(void *arg, uint64_t key, const char *buf, size_t len)
+{
+	uint64_t mask = 0;
+	if (!(len == 4 && !memcmp(buf, "none", 4))) {
+		size_t i = 0;
+		while (i < len) {
+			if (buf[i] == ' ') {
+				i++;
+				continue;
+			}
+			unsigned v = 0, digits = 0;
+			while (i < len && buf[i] >= '0' && buf[i] <= '9' &&
+			       digits < 3) {
+				v = v * 10 + (unsigned)(buf[i++] - '0');
+				digits++;
+			}
+			if (!digits || v >= LINK_MAX_NODES ||
+			    (i < len && buf[i] != ' '))
+				return -EINVAL;
+			mask |= 1ull << v;
+		}
+	}
+	if (!L.enabled)
+		return -ENODEV;
+	sleeplock_acquire(&L.lock);
+	L.deaf = mask;
+	sleeplock_release(&L.lock);
+	return 0;
+}
+
 void link_init(void)
 {
 	procfs_register("cluster/nodes", gen_nodes, NULL);
 	procfs_register("cluster/link", gen_link, NULL);
+	procfs_register_rw("cluster/deaf", gen_deaf, write_deaf, NULL);
 	L.dev = netdev_find("eth1");
 	if (!L.dev) {
 		printk(KERN_WARN "link: no eth1 (NIC1): the Linker is off\n");

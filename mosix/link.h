@@ -71,6 +71,7 @@ enum link_type {
 	LINK_T_MIG_WHERE, /* remote → home: it moved on to another node */
 	LINK_T_MIG_GOTO, /* home → remote: migrate it (migrate, goto) */
 	LINK_T_LB_INFO, /* load information (mosix/balance.c, one-way) */
+	LINK_T_MIG_HEARS, /* any → any: is node N up for you? (mig.c) */
 	LINK_T_COUNT = 64
 };
 

@@ -64,6 +64,9 @@
 #define CALL_TIMEOUT (10 * SEC) /* copy-in/out, page fetch, signal */
 #define TRAIN_WINDOW 4 /* page messages in flight */
 #define MEM_RESERVE (8ull << 20) /* free memory a target keeps */
+#define GIVEN_UP_MAX 64 /* processes remembered to kill on a node's return */
+#define FLAP_GRACE (2 * SEC) /* a silent node's first judgement (failures) */
+#define SILENT_MAX (30 * SEC) /* the longest a node heard by others is kept */
 
 _Static_assert(sizeof(struct trapframe) == 8 * MIG_NREGS, "frame layout");
 _Static_assert(ARCH_FPU_SIZE == MIG_FPU_SIZE, "fpu size");
@@ -100,9 +103,19 @@ static struct {
 	struct thread *migd;
 	struct waitq migd_wq;
 	struct waitq in_wq; /* a commit waiting for its last pages */
-	uint64_t down; /* nodes whose processes are lost, for migd */
-	uint64_t flapping; /* nodes down for less than FLAP_GRACE so far */
-	uint64_t down_epoch[64], down_ns[64]; /* of each flapping node */
+	/* Nodes for migd: whose processes are lost (`down`: those running
+	 * there for us and here for them), whose silence is to be judged
+	 * (`due`), and which to tell about processes given up (`tell`). */
+	uint64_t down, due, tell, cut;
+	uint64_t flapping; /* silent, not judged lost yet */
+	/* Of each flapping node: its epoch, when it fell silent, when its
+	 * silence is judged next. */
+	uint64_t down_epoch[64], down_ns[64], check_ns[64];
+	struct {
+		unsigned node;
+		int pid; /* 0: a free slot */
+		uint64_t ns;
+	} given_up[GIVEN_UP_MAX]; /* processes lost on a silent node */
 	/* /proc/cluster/migrations */
 	uint64_t out, in, out_bytes, in_bytes, out_ns, last_commit_ns,
 		last_total_ns, failed, fetched, calls, ucopies, lost, bad;
@@ -247,8 +260,23 @@ static int rb_fill(void *b, uint64_t off, void *page)
 	void *rep;
 	size_t rl;
 	balance_hold(1); /* waiting for home: still load here */
-	int rc = ctl_call(rb->home, LINK_T_MIG_PAGE, MIG_C_PAGE, &c, NULL, 0,
-			  &rep, &rl, CALL_TIMEOUT);
+	/* Home silent but not given up (see failures): wait for it, up to
+	 * SILENT_MAX, rather than fail the fault (SIGSEGV). */
+	uint64_t until = time_ns() + SILENT_MAX;
+	int rc;
+	for (;;) {
+		rc = ctl_call(rb->home, LINK_T_MIG_PAGE, MIG_C_PAGE, &c, NULL,
+			      0, &rep, &rl, CALL_TIMEOUT);
+		if (!peer_gone(rc) || time_ns() >= until)
+			break;
+		spin_lock(&proc_lock);
+		struct proc *p = find_remote(rb->home, rb->pid);
+		bool lost = !p || p->mig->lost;
+		spin_unlock(&proc_lock);
+		if (lost)
+			break;
+		thread_sleep_ns(100 * MS);
+	}
 	balance_hold(-1);
 	if (rc < 0) {
 		printk(KERN_WARN "mig: pid %d of node %u: page %#lx of its "
@@ -982,6 +1010,8 @@ static int h_commit(unsigned node, const void *req, size_t len, void **reply,
 
 /* ------------------------------------------------------------ the deputy */
 
+static void give_up_remote(unsigned node, int pid); /* failures, below */
+
 /* Send every signal pending at home on to the process. */
 static void forward_signals(struct proc *p)
 {
@@ -1005,12 +1035,6 @@ static void forward_signals(struct proc *p)
 					  si.addr}};
 		int rc = ctl_call(node, LINK_T_MIG_SIGNAL, MIG_C_SIGNAL, &c,
 				  NULL, 0, NULL, NULL, CALL_TIMEOUT);
-		if (peer_gone(rc)) {
-			spin_lock(&proc_lock);
-			m->lost = true;
-			spin_unlock(&proc_lock);
-			return;
-		}
 		if (rc == 0 &&
 		    (sig == 19 || sig == 20 || sig == 21 || sig == 22)) {
 			/* A stop signal the remote will act on by default:
@@ -1027,9 +1051,12 @@ static void forward_signals(struct proc *p)
 			}
 			spin_unlock(&proc_lock);
 		}
-		if (rc == -ESRCH && ++tries < 100) {
-			/* Between nodes (its new place is not known yet):
-			 * keep it and try again shortly. */
+		if ((rc == -ESRCH && ++tries < 100) || peer_gone(rc)) {
+			/* Between nodes (its new place is not known yet),
+			 * or its node silent or its session reset: keep it
+			 * and try again shortly. A node that stays down
+			 * makes the process lost (node_lost), which ends
+			 * this. */
 			spin_lock(&proc_lock);
 			p->user.sigpending |= 1ull << (sig - 1);
 			spin_unlock(&proc_lock);
@@ -1148,7 +1175,7 @@ static void probe(struct proc *p)
 			  NULL, NULL, CALL_TIMEOUT);
 	spin_lock(&proc_lock);
 	/* Not there: it may have just ended or moved on, its MIG_EXIT (tried
-	 * for 3 s) or MIG_WHERE on the way. Their time first: a process
+	 * while we are silent for its node) or MIG_WHERE on the way. Their time first: a process
 	 * whose exit crossed the probe was reported killed (16 copies of
 	 * `cpuhog 10` that had moved at 1 s, probed at 11 s, half of them). */
 	uint64_t until = time_ns() + EXIT_GRACE;
@@ -1156,8 +1183,10 @@ static void probe(struct proc *p)
 	       !m->reqs && m->node == asked &&
 	       waitq_sleep_timed(&m->wq, &proc_lock, until) != -ETIMEDOUT)
 		;
-	if ((rc == -ESRCH || peer_gone(rc)) && !m->exited && !m->lost &&
-	    !m->coming_home && !m->reqs && m->node == asked) {
+	/* A silent node or a reset session proves nothing: the peer watch
+	 * gives the process up if its node stays down (node_lost). */
+	if (rc == -ESRCH && !m->exited && !m->lost && !m->coming_home &&
+	    !m->reqs && m->node == asked) {
 		m->lost = true;
 		printk(KERN_WARN "mig: pid %d (%s) is no longer on node %u\n",
 		       p->pid, p->name, m->node);
@@ -1199,6 +1228,7 @@ static __attribute__((noreturn)) void deputy_run(struct proc *p)
 			printk("mig: pid %d (%s) lost on node %u\n", p->pid,
 			       p->name, m->node);
 			count(&M.lost, 1);
+			give_up_remote(m->node, p->pid);
 			proc_exit(SIGKILL);
 		}
 		if (m->coming_home)
@@ -1657,6 +1687,7 @@ long mig_syscall(unsigned long nr, const uint64_t a[6])
 	c.u[6] = p->user.sigmask;
 	c.u[7] = ++m->seq;
 	m->ret_ready = false;
+	m->calling = true;
 	spin_unlock(&proc_lock);
 	size_t len;
 	uint8_t *buf = ctl_build(MIG_C_SYSCALL, &c, in, in_len, &len);
@@ -1669,6 +1700,7 @@ long mig_syscall(unsigned long nr, const uint64_t a[6])
 	spin_lock(&proc_lock);
 	while (!rc && !m->ret_ready && !m->lost)
 		waitq_sleep(&m->wq, &proc_lock);
+	m->calling = false;
 	bool gone = rc || m->lost || m->ret_gone;
 	long res = m->ret;
 	void *data = m->ret_data;
@@ -1782,13 +1814,15 @@ void mig_exit(struct proc *p, int wstatus)
 				    .home_pid = (uint32_t)m->home_pid,
 				    .i = {wstatus & 0xffff},
 				    .u = {proc_cpu_ns(p)}};
-		/* The parent waits for this: through a short outage (home
-		 * not heard for a moment) it is tried again for 3 s. */
-		for (int tries = 0; tries < 30; tries++) {
+		/* The parent waits for this: while home is silent but not
+		 * given up (migd asks the others, see failures) it is tried
+		 * again, for up to SILENT_MAX. */
+		uint64_t until = time_ns() + SILENT_MAX;
+		for (;;) {
 			int rc = ctl_call(m->node, LINK_T_MIG_EXIT, MIG_C_EXIT,
 					  &c, NULL, 0, NULL, NULL,
 					  CALL_TIMEOUT);
-			if (rc != -EHOSTDOWN || m->lost)
+			if (!peer_gone(rc) || m->lost || time_ns() >= until)
 				break;
 			thread_sleep_ns(100 * MS);
 		}
@@ -1915,12 +1949,24 @@ long sys_migrate(const uint64_t a[6])
 
 /* ------------------------------------------------------------ failures */
 
-/* A node that goes down has FLAP_GRACE to come back with the same epoch
- * (a partition healed: on busy TCG nodes whose guest clocks drift apart,
- * a peer can miss three hellos and be heard again a moment later) before
- * the processes there, and those run there for it, are given up. Back
- * with a new epoch, it rebooted: they are lost at once. */
-#define FLAP_GRACE (2 * SEC)
+/* A node the Linker sees down is judged after FLAP_GRACE: if it came back
+ * with the same epoch meanwhile (a partition healed: on busy TCG nodes
+ * whose guest clocks drift apart, a peer can miss three hellos and be
+ * heard again a moment later), nothing is lost. Otherwise up to
+ * HEARS_ASK other nodes we hear are asked whether they hear it
+ * (MIG_C_HEARS): if one does, it is alive and only our view of it is off
+ * (a guest clock catching up with the host's runs fast enough to hear a
+ * quiet peer's hellos seconds apart: one copy in three of `spawn -n 4
+ * cpuhog 20` on 16 TCG nodes was killed by its remote node while its home
+ * still saw it), and it is judged again FLAP_GRACE later, up to
+ * SILENT_MAX. If none does, or none can be asked, it is lost: the
+ * processes running there for us end as killed (their deputies) and
+ * those running here for it are killed. Back with a new epoch, it
+ * rebooted: lost at once. Heard again after we gave up processes there
+ * (however long the silence, which it may not have seen), it is told to
+ * end them (MIG_C_SIGNAL, SIGKILL), so none runs on unseen. */
+#define HEARS_ASK 3
+#define HEARS_TIMEOUT SEC
 
 static void peer_watch(unsigned node, bool up, uint64_t epoch)
 {
@@ -1932,16 +1978,59 @@ static void peer_watch(unsigned node, bool up, uint64_t epoch)
 			M.flapping |= bit;
 			M.down_epoch[node % 64] = epoch;
 			M.down_ns[node % 64] = time_ns();
+			M.check_ns[node % 64] =
+				M.down_ns[node % 64] + FLAP_GRACE;
 		}
-	} else if (M.flapping & bit) {
-		M.flapping &= ~bit;
-		if (epoch != M.down_epoch[node % 64])
-			M.down |= bit;
+		M.cut |= bit;
+	} else {
+		if (M.flapping & bit) {
+			M.flapping &= ~bit;
+			if (epoch != M.down_epoch[node % 64])
+				M.down |= bit;
+		}
+		M.tell |= bit; /* if we gave up processes there */
 	}
 	spin_unlock(&M.lock);
 	waitq_wakeup_all(&M.migd_wq);
 }
 
+static int h_hears(unsigned node, const void *req, size_t len, void **reply,
+		   size_t *reply_len)
+{
+	struct mig_ctl c;
+	int rc = mig_ctl_decode(MIG_C_HEARS, req, len, &c);
+	if (rc < 0 || c.home_node != node) {
+		count(&M.bad, 1);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	return link_node_up((unsigned)c.i[0]) ? 0 : -EHOSTDOWN;
+}
+
+/* Does one of up to HEARS_ASK other nodes that we hear hear `node`? */
+static bool heard_elsewhere(unsigned node)
+{
+	unsigned self = link_self(), asked = 0;
+	unsigned start = (unsigned)(time_ns() / 1000) % LINK_MAX_NODES;
+	for (unsigned k = 0; k < LINK_MAX_NODES && asked < HEARS_ASK; k++) {
+		unsigned n = (start + k) % LINK_MAX_NODES;
+		if (n == self || n == node || !link_node_up(n))
+			continue;
+		asked++;
+		struct mig_ctl c = {.home_node = self, .i = {(int32_t)node}};
+		if (ctl_call(n, LINK_T_MIG_HEARS, MIG_C_HEARS, &c, NULL, 0,
+			     NULL, NULL, HEARS_TIMEOUT) == 0) {
+			printk(KERN_DEBUG "mig: node %u silent here, heard by "
+					  "node %u\n",
+			       node, n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Its processes are lost: transfers from it dropped, the deputies of
+ * those running there for us end them as killed, and those running here
+ * for it are killed. */
 static void node_lost(unsigned node)
 {
 	spin_lock(&M.lock);
@@ -1953,7 +2042,8 @@ static void node_lost(unsigned node)
 	spin_lock(&proc_lock);
 	for (struct proc *p = proc_first(); p; p = p->next) {
 		struct mig_proc *m = p->mig;
-		if (!m || m->node != node || p->sys.state == P_ZOMBIE)
+		if (!m || m->node != node || p->sys.state == P_ZOMBIE ||
+		    m->lost)
 			continue;
 		m->lost = true;
 		waitq_wakeup_all(&m->wq);
@@ -1965,33 +2055,127 @@ static void node_lost(unsigned node)
 	spin_unlock(&proc_lock);
 }
 
+/* `node` fell silent and its sessions were reset: a call a process here
+ * forwarded to it as its home may have been dropped, or done there with
+ * its answer dropped; it cannot go on (as on a failed send). */
+static void calls_cut(unsigned node)
+{
+	spin_lock(&proc_lock);
+	for (struct proc *p = proc_first(); p; p = p->next) {
+		struct mig_proc *m = p->mig;
+		if (m && m->role == MIG_REMOTE && m->node == node &&
+		    m->calling && !m->ret_ready) {
+			m->lost = true;
+			waitq_wakeup_all(&m->wq);
+		}
+	}
+	spin_unlock(&proc_lock);
+}
+
+/* A deputy gives its process up (lost): remember it, and have migd tell
+ * its node to end it there now (if it can be reached) or when it is heard
+ * again. */
+static void give_up_remote(unsigned node, int pid)
+{
+	uint64_t now = time_ns();
+	spin_lock(&M.lock);
+	unsigned slot = 0;
+	for (unsigned i = 0; i < GIVEN_UP_MAX; i++) {
+		if (!M.given_up[i].pid) {
+			slot = i;
+			break;
+		}
+		if (M.given_up[i].ns < M.given_up[slot].ns)
+			slot = i; /* full: the oldest goes */
+	}
+	M.given_up[slot].node = node;
+	M.given_up[slot].pid = pid;
+	M.given_up[slot].ns = now;
+	M.tell |= 1ull << (node % 64);
+	spin_unlock(&M.lock);
+	waitq_wakeup_all(&M.migd_wq);
+}
+
+/* End on `node` the processes given up there (a rebooted node no longer
+ * has them: ESRCH). What cannot be told now (the node is silent) is
+ * told when it is heard again (peer_watch). */
+static void tell_given_up(unsigned node)
+{
+	for (unsigned i = 0; i < GIVEN_UP_MAX; i++) {
+		spin_lock(&M.lock);
+		int pid = M.given_up[i].node == node ? M.given_up[i].pid : 0;
+		spin_unlock(&M.lock);
+		if (!pid)
+			continue;
+		struct mig_ctl c = {.home_node = link_self(),
+				    .home_pid = (uint32_t)pid,
+				    .i = {SIGKILL, 0x80, 0}};
+		int rc = ctl_call(node, LINK_T_MIG_SIGNAL, MIG_C_SIGNAL, &c,
+				  NULL, 0, NULL, NULL, CALL_TIMEOUT);
+		if (peer_gone(rc))
+			return;
+		spin_lock(&M.lock);
+		if (M.given_up[i].pid == pid && M.given_up[i].node == node)
+			M.given_up[i].pid = 0;
+		spin_unlock(&M.lock);
+		if (rc == 0)
+			printk(KERN_WARN "mig: pid %d, given up, ended on node "
+					 "%u\n",
+			       pid, node);
+	}
+}
+
 static void migd(void *arg)
 {
 	for (;;) {
 		spin_lock(&M.lock);
 		for (;;) {
-			/* Flapping nodes whose grace is over are lost. */
+			/* Silent nodes whose grace is over are judged. */
 			uint64_t now = time_ns(), wake = now + 5 * SEC;
 			for (unsigned n = 0; n < 64; n++) {
 				if (!(M.flapping >> n & 1))
 					continue;
-				if (now >= M.down_ns[n] + FLAP_GRACE) {
-					M.flapping &= ~(1ull << n);
-					M.down |= 1ull << n;
-				} else if (M.down_ns[n] + FLAP_GRACE < wake) {
-					wake = M.down_ns[n] + FLAP_GRACE;
-				}
+				if (now >= M.check_ns[n])
+					M.due |= 1ull << n;
+				else if (M.check_ns[n] < wake)
+					wake = M.check_ns[n];
 			}
-			if (M.down)
+			if (M.down || M.due || M.tell || M.cut)
 				break;
 			waitq_sleep_timed(&M.migd_wq, &M.lock, wake);
 		}
-		uint64_t down = M.down;
-		M.down = 0;
+		uint64_t due = M.due;
+		M.due = 0;
 		spin_unlock(&M.lock);
-		for (unsigned n = 0; n < 64; n++)
+		for (unsigned n = 0; n < 64; n++) {
+			if (!(due >> n & 1))
+				continue;
+			bool alive = time_ns() - M.down_ns[n] < SILENT_MAX &&
+				     heard_elsewhere(n);
+			uint64_t bit = 1ull << n;
+			spin_lock(&M.lock);
+			if (M.flapping & bit) { /* not back meanwhile */
+				if (alive) {
+					M.check_ns[n] = time_ns() + FLAP_GRACE;
+				} else {
+					M.flapping &= ~bit;
+					M.down |= bit;
+				}
+			}
+			spin_unlock(&M.lock);
+		}
+		spin_lock(&M.lock);
+		uint64_t down = M.down, tell = M.tell, cut = M.cut;
+		M.down = M.tell = M.cut = 0;
+		spin_unlock(&M.lock);
+		for (unsigned n = 0; n < 64; n++) {
+			if (cut >> n & 1)
+				calls_cut(n);
 			if (down >> n & 1)
 				node_lost(n);
+			if (tell >> n & 1)
+				tell_given_up(n);
+		}
 		ins_purge();
 	}
 }
@@ -2036,6 +2220,7 @@ void mig_init(void)
 	link_register_quick(LINK_T_MIG_SIGNAL, h_signal);
 	link_register_quick(LINK_T_MIG_EXIT, h_exit);
 	link_register_quick(LINK_T_MIG_WHERE, h_where);
+	link_register_quick(LINK_T_MIG_HEARS, h_hears);
 	link_register(LINK_T_MIG_GOTO, h_goto);
 	link_set_peer_watch(peer_watch);
 	M.migd = thread_create("migd", migd, NULL);

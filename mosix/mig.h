@@ -49,6 +49,7 @@ struct mig_proc {
 	uint64_t seq;
 	long ret;
 	bool ret_ready, ret_gone;
+	bool calling; /* waiting for that answer */
 	void *ret_data;
 	size_t ret_len;
 	/* Deputy: the eager buffers of the call being served: bytes the

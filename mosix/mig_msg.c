@@ -236,6 +236,7 @@ static const struct {
 	[MIG_C_UCOPY] = {2, 1},	   [MIG_C_PAGE] = {1, 1},
 	[MIG_C_SIGNAL] = {3, 2},   [MIG_C_EXIT] = {1, 1},
 	[MIG_C_WHERE] = {1, 0},	   [MIG_C_GOTO] = {1, 0},
+	[MIG_C_HEARS] = {1, 0},
 };
 
 #define PAGE_ENTRY (8 + MIG_PAGE_SIZE)
@@ -303,6 +304,7 @@ static int check_ctl(enum mig_ctl_type t, const struct mig_ctl *c)
 	case MIG_C_EXIT:
 		return i[0] >= 0 && i[0] <= 0xffff ? 0 : -EINVAL;
 	case MIG_C_WHERE:
+	case MIG_C_HEARS:
 		return i[0] >= 0 && i[0] < MAX_NODES ? 0 : -EINVAL;
 	case MIG_C_GOTO:
 		return i[0] >= -1 && i[0] < MAX_NODES ? 0 : -EINVAL;

@@ -107,6 +107,7 @@ enum mig_ctl_type {
 	MIG_C_EXIT, /* i0 wait status; u0 cpu_ns */
 	MIG_C_WHERE, /* i0 node */
 	MIG_C_GOTO, /* i0 node (-1: home) */
+	MIG_C_HEARS, /* i0 node; answered 0 (up) or -EHOSTDOWN */
 	MIG_C_COUNT
 };
 

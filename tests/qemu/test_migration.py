@@ -17,6 +17,11 @@
   * the node running a remote is killed: home reports the loss within 5 s
     and the parent's wait sees SIGKILL; the home of a remote is killed: the
     remote is gone within 5 s; the cluster keeps working afterwards;
+  * a one-sided silence (/proc/cluster/deaf): node 1 deaf to node 0 for 6 s
+    keeps running node 0's process, as node 2 still hears node 0
+    (MIG_HEARS), and it ends normally; node 0 deaf to node 1 for longer
+    than the 30 s limit gives its process there up (status 137) and, once
+    it hears node 1 again, has node 1 end it, so nothing runs on unseen;
   * 100 processes moved back and forth by 8 movers between 3 nodes all end
     with the right result, and free memory on every node comes back.
 
@@ -272,6 +277,81 @@ def test_node_of_a_remote_dies_then_its_home_dies(mc):
     for n in range(NODES):
         with mc.console(n) as con:
             all_up(con)
+
+
+def node_state(con, node):
+    out, status = con.run("cat /proc/cluster/nodes")
+    m = re.search(rf"^{node}\s+\S+\s+(\w+)", out, re.M)
+    assert status == 0 and m, out
+    return m.group(1)
+
+
+def wait_state(con, node, want, timeout):
+    t0 = time.monotonic()
+    while node_state(con, node) != want:
+        assert time.monotonic() - t0 < timeout, f"node {node} never {want}"
+        time.sleep(0.2)
+
+
+def deaf(con, what):
+    assert con.run(f"echo {what} > /proc/cluster/deaf") == ("", 0)
+
+
+def test_remote_deaf_to_its_home_keeps_running(mc):
+    with mc.console(0) as con:
+        pid = start_bg(con, "cpuhog 15 >/data/hog.out")
+        assert con.run(f"migrate {pid} 1") == ("", 0)
+        assert where(con, pid) == 1
+        with mc.console(1) as c1:
+            deaf(c1, "0")
+            try:
+                wait_state(c1, 0, "down", 10)
+                t_down = time.monotonic()
+                # Past the 2 s grace and one more look: node 2 hears node 0.
+                while time.monotonic() - t_down < 5:
+                    time.sleep(0.5)
+                out, _ = c1.run("dmesg | grep 'mig: node 0 silent here'")
+                assert "heard by node 2" in out, out
+            finally:
+                deaf(c1, "none")
+            out, _ = c1.run("cat /proc/cluster/deaf")
+            assert re.search(r"^dropped [1-9]\d*$", out, re.M), out
+            assert out.split("dropped")[0].strip() == "", out
+            wait_state(c1, 0, "up", 10)
+        out, _ = con.run(f"wait {pid}; echo st=$?", timeout=120)
+        assert "st=0" in out, out
+        out, _ = con.run("cat /data/hog.out")
+        assert "cpuhog: 15 s of work, checksum" in out, out
+
+
+def test_home_deaf_past_the_limit_gives_up_and_ends_it_there(mc):
+    with mc.console(0) as con:
+        lost = migrations(con)["lost"]
+        pid = start_bg(con, "cpuhog 300 >/dev/null")
+        assert con.run(f"migrate {pid} 1") == ("", 0)
+        with mc.console(1) as c1:
+            out, _ = c1.run("ps")
+            assert "cpuhog" in out, out
+        con.drain()
+        deaf(con, "1")
+        t0 = time.monotonic()
+        try:
+            con.wait_for(rf"mig: pid {pid} \(cpuhog\) lost on node 1", timeout=60)
+            took = time.monotonic() - t0
+            print(f"given up {took:.1f} s after node 0 went deaf to node 1")
+            assert took >= 25, took  # node 2 heard node 1 all along
+            assert migrations(con)["lost"] == lost + 1
+        finally:
+            deaf(con, "none")
+        con.wait_for(rf"mig: pid {pid}, given up, ended on node 1", timeout=20)
+        with mc.console(1) as c1:
+            t0 = time.monotonic()
+            while "cpuhog" in c1.run("ps")[0]:
+                assert time.monotonic() - t0 < 10, "it runs on at node 1"
+                time.sleep(0.3)
+    for n in range(NODES):
+        with mc.console(n) as c:
+            all_up(c)
 
 
 def test_hundred_processes_moved_concurrently(mc):

@@ -296,6 +296,10 @@ TEST(ctl_rejects)
 	CTL_BAD(MIG_C_WHERE, C(.i = {64}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_GOTO, C(.i = {-2}), NULL, 0, -EINVAL);
 	CTL_BAD(MIG_C_GOTO, C(.i = {-1}), NULL, 0, 0);
+	CTL_BAD(MIG_C_HEARS, C(.i = {64}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_HEARS, C(.i = {-1}), NULL, 0, -EINVAL);
+	CTL_BAD(MIG_C_HEARS, C(.i = {3}), NULL, 0, 0); /* home pid 0 */
+	CTL_BAD(MIG_C_HEARS, C(.i = {3}), "x", 1, -EPROTO); /* no tail */
 	CTL_BAD(MIG_C_PAGES, C(.i = {0}), NULL, 0, -EPROTO);
 	CTL_BAD(MIG_C_PAGES, C(.i = {MIG_PAGES_PER_MSG + 1}), NULL, 0, -EPROTO);
 	static uint8_t page[8 + MIG_PAGE_SIZE];
