@@ -137,13 +137,13 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 	if (p->thread && p->user.space && !mig_is_deputy(p->mig) &&
 	    p->sys.state != P_ZOMBIE)
 		snprintf(load, sizeof load, "%u", balance_proc_load(p));
-	int n = snprintf(
+	return snprintf(
 		buf, size,
 		"Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
 		"Pgid:\t%d\nSid:\t%d\nNode:\t%d\nHome:\t%d\nHomePid:\t%d\n"
 		"VmSize:\t%lu kB\nVmRSS:\t%lu kB\nThreads:\t1\n"
 		"SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\n"
-		"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\n",
+		"SigCgt:\t%016lx\nCpuTime:\t%lu.%03lu\nLoad:\t%s\n",
 		p->name, state_name(state_char(p)), p->pid, p->pid,
 		p->sys.parent ? p->sys.parent->pid : 0, p->sys.pgid, p->sys.sid,
 		p->sys.where_node, remote ? (int)p->mig->node : kconfig.node,
@@ -153,10 +153,7 @@ static int fmt_status(struct proc *p, char *buf, size_t size)
 		(unsigned long)p->user.sigpending,
 		(unsigned long)p->user.sigmask, (unsigned long)ign,
 		(unsigned long)cgt, (unsigned long)(cpu / 1000000000ull),
-		(unsigned long)(cpu % 1000000000ull / 1000000));
-	if (n < 0 || (size_t)n >= size)
-		return n;
-	return n + snprintf(buf + n, size - (size_t)n, "Load:\t%s\n", load);
+		(unsigned long)(cpu % 1000000000ull / 1000000), load);
 }
 
 static int fmt_cmdline(struct proc *p, char *buf, size_t size)
