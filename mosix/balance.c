@@ -315,8 +315,11 @@ static bool decide(uint64_t now)
 	size_t n = 0;
 	spin_lock(&proc_lock);
 	for (struct proc *p = proc_first(); p && n < PROC_LIMIT; p = p->next) {
+		/* Not a remote that has moved on (it ends here once its
+		 * move commits) nor one on its way out. */
 		if (!p->thread || !p->user.space || mig_is_deputy(p->mig) ||
-		    p->sys.state != P_RUN || p->exiting)
+		    p->sys.state != P_RUN || p->exiting ||
+		    (p->mig && p->mig->gone))
 			continue;
 		procs[n++] = (struct policy_proc){
 			.id = (uint32_t)p->pid,
