@@ -72,15 +72,29 @@ def wait_state(con, node, state, timeout):
             raise AssertionError(f"node {node} not {state} after {timeout} s: {t}")
 
 
-def all_up(con, self_node, timeout):
-    """Poll until con's node lists every node, the others up: the table."""
+def all_up(con, self_node, timeout, cluster=None):
+    """Poll until con's node lists every node, the others up: the table.
+    On a timeout the message carries what would explain it: this node's
+    drop counters and, with cluster, each missing node's own view."""
     t0 = time.monotonic()
     while True:
         t = nodes_table(con)
-        if sorted(t) == list(range(NODES)) and all(
-                t[i]["state"] == ("self" if i == self_node else "up") for i in t):
+        missing = [i for i in range(NODES)
+                   if t.get(i, {}).get("state") != ("self" if i == self_node else "up")]
+        if not missing and sorted(t) == list(range(NODES)):
             return t
-        assert time.monotonic() - t0 < timeout, t
+        if time.monotonic() - t0 >= timeout:
+            break
+    why = [f"node {self_node} after {timeout} s: {t}",
+           f"node {self_node} link: {link_stats(con)}"]
+    for i in missing if cluster else []:
+        try:
+            with cluster.console(i) as other:
+                why.append(f"node {i} nodes: {nodes_table(other)}")
+                why.append(f"node {i} link: {link_stats(other)}")
+        except Exception as e:  # the diagnosis must not hide the failure
+            why.append(f"node {i}: {e!r}")
+    raise AssertionError("\n".join(why))
 
 
 def linkperf(con, args, timeout=120):
@@ -92,7 +106,7 @@ def test_every_node_sees_every_other(lk):
     speeds = {}
     for n in range(NODES):
         with lk.console(n) as con:
-            t = all_up(con, n, timeout=2.0)
+            t = all_up(con, n, timeout=2.0, cluster=lk)
             macs = {i: t[i]["mac"] for i in t}
             assert macs == {i: f"52:54:00:00:01:{i:02x}" for i in range(NODES)}, t
             # Heard within the last 3 hellos; self has no "heard".
@@ -108,7 +122,7 @@ def test_every_node_sees_every_other(lk):
 
 def test_linkperf_send_rpc_raw(lk):
     with lk.console(0) as con:
-        all_up(con, 0, timeout=10)
+        all_up(con, 0, timeout=10, cluster=lk)
         before = link_stats(con)
         out, status, rows = linkperf(con, "--seed 7 -c 8 -s 16,1k,64k,1m send node1")
         assert status == 0, out
@@ -168,7 +182,7 @@ def test_linkperf_refuses_bad_arguments(lk):
 def test_killed_node_down_then_back_with_new_epoch(lk):
     victim = 3
     with lk.console(0) as con:
-        old = all_up(con, 0, timeout=10)[victim]
+        old = all_up(con, 0, timeout=10, cluster=lk)[victim]
         assert old["state"] == "up", old
     # Node 1 keeps calling node 3 while it dies: the waiting call ends
     # with "host is down" once node 3 is declared down.
@@ -204,7 +218,7 @@ def test_killed_node_down_then_back_with_new_epoch(lk):
         out, status, rows = linkperf(con, f"--seed 3 -c 4 -s 64k send {victim}")
         assert status == 0 and rows and int(rows[0][10]) == 4, out
     with lk.console(victim) as con:
-        all_up(con, victim, timeout=2.0)  # the others' next hellos
+        all_up(con, victim, timeout=2.0, cluster=lk)  # the others' next hellos
 
 
 def test_lossy_reordering_link_64mib(make_cluster):
