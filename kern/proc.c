@@ -247,7 +247,7 @@ static void proc_free(struct proc *p)
 	if (p->user.space && !p->user.space_borrowed)
 		vm_space_destroy(p->user.space);
 	kfree(p->sys.cmdline);
-	kfree(p->mig);
+	mig_free(p->mig);
 	kfree(p);
 }
 

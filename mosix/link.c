@@ -567,6 +567,19 @@ bool link_node_up(unsigned node)
 	return pi.state == LINK_PEER_UP;
 }
 
+uint64_t link_node_resets(unsigned node, bool *up)
+{
+	*up = false;
+	if (!L.enabled || node >= LINK_MAX_NODES)
+		return 0;
+	struct link_peer_info pi;
+	sleeplock_acquire(&L.lock);
+	link_tp_peer_info(L.tp, node, &pi);
+	sleeplock_release(&L.lock);
+	*up = pi.state == LINK_PEER_UP;
+	return pi.resets;
+}
+
 int link_register(enum link_type type, link_handler_fn fn)
 {
 	if (type == LINK_T_NONE || type >= LINK_T_COUNT)

@@ -4,6 +4,7 @@
  *
  *   link_init()                        once at boot, after net_lwip_init
  *   link_self() / link_node_up(n)      membership
+ *   link_node_resets(n, &up)           sessions with n cleared so far
  *   link_send(node, chan, type, p, n)  one-way message (copied)
  *   link_call(node, type, req, n, &reply, &reply_len, timeout_ns)
  *                                      a request and its reply
@@ -91,6 +92,9 @@ void linkperf_init(void); /* mosix/linkperf.c: its handlers */
 bool link_enabled(void); /* NIC1 exists and node < LINK_MAX_NODES */
 unsigned link_self(void);
 bool link_node_up(unsigned node);
+/* How many times the session with `node` was cleared (a message sent
+ * before a change may have been dropped); *up: the node is up now. */
+uint64_t link_node_resets(unsigned node, bool *up);
 int link_register(enum link_type type, link_handler_fn fn);
 /* A handler that never sleeps and is short (an echo, a counter read):
  * requests are answered by the receive thread, without a worker. */

@@ -249,6 +249,7 @@ struct peer {
 	uint64_t raw_rx_frames, raw_rx_bytes;
 	uint32_t raw_last_seq;
 	uint64_t ctl_at; /* no answer to a stale or crossed frame before */
+	uint64_t resets; /* sessions cleared (messages in them dropped) */
 	struct session *s;
 };
 
@@ -639,6 +640,7 @@ static void session_clear(struct link_tp *tp, struct peer *p, int status)
 	if (!s)
 		return;
 	tp->st.resets++;
+	p->resets++;
 	for (unsigned ci = 0; ci < LINK_CHANNELS; ci++) {
 		struct chan *c = &s->ch[ci];
 		while (c->head)
@@ -1546,6 +1548,7 @@ void link_tp_peer_info(const struct link_tp *tp, unsigned node,
 	out->retransmits = p->retransmits;
 	out->hellos = p->hellos;
 	out->session = p->session;
+	out->resets = p->resets;
 	out->window = p->window;
 	out->raw_rx_frames = p->raw_rx_frames;
 	out->raw_rx_bytes = p->raw_rx_bytes;

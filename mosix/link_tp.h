@@ -130,6 +130,7 @@ struct link_peer_info { /* for /proc/cluster/nodes */
 	uint64_t rto_ns; /* current retransmission timeout */
 	uint64_t hellos; /* hellos accepted from the peer */
 	uint32_t session; /* session number (bumped on every reset) */
+	uint64_t resets; /* sessions cleared: a message sent before may be lost */
 	uint32_t window; /* the peer's advertised window */
 	uint64_t raw_rx_frames, raw_rx_bytes;
 	uint32_t raw_last_seq;

@@ -66,6 +66,7 @@
 #define MEM_RESERVE (8ull << 20) /* free memory a target keeps */
 #define GIVEN_UP_MAX 64 /* processes remembered to kill on a node's return */
 #define FLAP_GRACE (2 * SEC) /* a silent node's first judgement (failures) */
+#define RESEND_LOOK (500 * MS) /* a forwarded call checks its session */
 #define SILENT_MAX (30 * SEC) /* the longest a node heard by others is kept */
 
 _Static_assert(sizeof(struct trapframe) == 8 * MIG_NREGS, "frame layout");
@@ -106,7 +107,7 @@ static struct {
 	/* Nodes for migd: whose processes are lost (`down`: those running
 	 * there for us and here for them), whose silence is to be judged
 	 * (`due`), and which to tell about processes given up (`tell`). */
-	uint64_t down, due, tell, cut;
+	uint64_t down, due, tell;
 	uint64_t flapping; /* silent, not judged lost yet */
 	/* Of each flapping node: its epoch, when it fell silent, when its
 	 * silence is judged next. */
@@ -118,7 +119,8 @@ static struct {
 	} given_up[GIVEN_UP_MAX]; /* processes lost on a silent node */
 	/* /proc/cluster/migrations */
 	uint64_t out, in, out_bytes, in_bytes, out_ns, last_commit_ns,
-		last_total_ns, failed, fetched, calls, ucopies, lost, bad;
+		last_total_ns, failed, fetched, calls, ucopies, lost, bad,
+		resent, repeats;
 } M = {.lock = {.name = "mig"}};
 
 static void count(uint64_t *c, uint64_t n)
@@ -129,6 +131,13 @@ static void count(uint64_t *c, uint64_t n)
 }
 
 /* ------------------------------------------------------------ lookups */
+
+void mig_free(struct mig_proc *m)
+{
+	if (m)
+		kfree(m->answer);
+	kfree(m);
+}
 
 /* The deputy of home pid `pid` (caller holds proc_lock). */
 static struct proc *find_deputy(int pid)
@@ -919,6 +928,13 @@ static int remote_start(struct mig_in *in)
 	m->role = MIG_REMOTE;
 	m->node = im->home_node;
 	m->home_pid = (int)im->home_pid;
+	/* Calls are numbered from a value of this arrival's own, so that
+	 * the deputy tells a repeat from a call of the next stay. */
+	uint64_t t = time_ns();
+	m->seq =
+		(uint64_t)((uint32_t)(t ^ t >> 29 ^ link_self() * 0x9e3779b9u) |
+			   1u)
+		<< 32;
 	m->nbackings = im->nbackings;
 	waitq_init(&m->wq);
 	strlcpy(p->name, im->name, sizeof p->name);
@@ -1109,9 +1125,18 @@ static void serve(struct proc *p, struct mig_req *r)
 	size_t len;
 	uint8_t *buf = ctl_build(MIG_C_SYSRET, &c, m->out,
 				 c.i[0] ? m->out_extent : 0, &len);
+	/* Kept until the next call: a repeat of this one (its remote lost
+	 * the answer in a reset session) gets it again (h_syscall). */
+	spin_lock(&proc_lock);
+	uint8_t *old = m->answer;
+	m->answer = buf;
+	m->answer_len = buf ? len : 0;
+	m->answer_seq = r->seq;
+	m->answer_node = r->node;
+	spin_unlock(&proc_lock);
+	kfree(old);
 	if (buf)
 		link_send(r->node, LINK_CHAN_RPC, LINK_T_MIG_SYSRET, buf, len);
-	kfree(buf);
 	kfree(m->out);
 	m->out = NULL;
 	m->in = NULL;
@@ -1145,7 +1170,7 @@ static __attribute__((noreturn)) void deputy_home(struct proc *p)
 		kfree(r);
 		r = next;
 	}
-	kfree(m);
+	mig_free(m);
 	printk(KERN_DEBUG "mig: pid %d (%s) is home\n", p->pid, p->name);
 	thread_boost(thread_current(), false);
 	irq_disable();
@@ -1204,9 +1229,17 @@ static __attribute__((noreturn)) void deputy_run(struct proc *p)
 		spin_lock(&proc_lock);
 		int w = 0;
 		while (!m->reqs && !m->exited && !m->lost && !m->coming_home &&
-		       !p->user.sigpending && w == 0)
+		       !p->user.sigpending && !m->answer_again && w == 0)
 			w = waitq_sleep_intr(&m->wq, &proc_lock,
 					     time_ns() + PROBE_IDLE);
+		if (m->answer_again) {
+			m->answer_again = false;
+			spin_unlock(&proc_lock);
+			/* Only this thread replaces or frees the answer. */
+			link_send(m->answer_node, LINK_CHAN_RPC,
+				  LINK_T_MIG_SYSRET, m->answer, m->answer_len);
+			continue;
+		}
 		if (w == -ETIMEDOUT && !m->reqs && !m->exited && !m->lost &&
 		    !m->coming_home && !p->user.sigpending) {
 			spin_unlock(&proc_lock);
@@ -1265,8 +1298,25 @@ static int h_syscall(unsigned node, const void *req, size_t len, void **reply,
 	}
 	spin_lock(&proc_lock);
 	struct proc *p = find_deputy((int)c.home_pid);
+	uint64_t seq = c.u[7];
+	if (p && r && !p->mig->exited && !p->mig->lost &&
+	    seq >> 32 == p->mig->call_seq >> 32 && seq <= p->mig->call_seq) {
+		/* A repeat (mig_syscall): served once; the answer again if
+		 * it is this call's and ready, else it is on its way. */
+		struct mig_proc *m = p->mig;
+		if (m->answer && m->answer_seq == seq &&
+		    m->answer_node == node) {
+			m->answer_again = true;
+			waitq_wakeup_all(&m->wq);
+		}
+		spin_unlock(&proc_lock);
+		count(&M.repeats, 1);
+		kfree(r);
+		return 0;
+	}
 	if (p && r && !p->mig->exited && !p->mig->lost) {
 		struct mig_proc *m = p->mig;
+		m->call_seq = seq;
 		m->node = node; /* a call from there: that is where it runs */
 		p->sys.where_node = (int)node;
 		if (m->reqs_tail)
@@ -1345,9 +1395,24 @@ static int ucopy(int op, uintptr_t addr, size_t len, const void *out, void **in,
 			    .i = {op, (int32_t)len},
 			    .u = {addr}};
 	count(&M.ucopies, 1);
-	int rc = ctl_call(p->mig->req_node, LINK_T_MIG_UCOPY, MIG_C_UCOPY, &c,
-			  out, op == MIG_UC_OUT ? len : 0, in, in_len,
-			  CALL_TIMEOUT);
+	/* Its node silent but not given up (failures): the copy is asked
+	 * again once it is heard, up to SILENT_MAX (the process waits in
+	 * the call there; copying the same bytes twice is harmless). */
+	uint64_t until = time_ns() + SILENT_MAX;
+	int rc;
+	for (;;) {
+		rc = ctl_call(p->mig->req_node, LINK_T_MIG_UCOPY, MIG_C_UCOPY,
+			      &c, out, op == MIG_UC_OUT ? len : 0, in, in_len,
+			      CALL_TIMEOUT);
+		if (!peer_gone(rc) || time_ns() >= until)
+			break;
+		spin_lock(&proc_lock);
+		bool lost = p->mig->lost || p->mig->exited;
+		spin_unlock(&proc_lock);
+		if (lost)
+			break;
+		thread_sleep_ns(100 * MS);
+	}
 	if (peer_gone(rc)) {
 		spin_lock(&proc_lock);
 		p->mig->lost = true;
@@ -1687,21 +1752,43 @@ long mig_syscall(unsigned long nr, const uint64_t a[6])
 	c.u[6] = p->user.sigmask;
 	c.u[7] = ++m->seq;
 	m->ret_ready = false;
-	m->calling = true;
 	spin_unlock(&proc_lock);
 	size_t len;
 	uint8_t *buf = ctl_build(MIG_C_SYSCALL, &c, in, in_len, &len);
 	kfree(in);
 	if (!buf)
 		return -ENOMEM;
-	int rc =
-		link_send(m->node, LINK_CHAN_RPC, LINK_T_MIG_SYSCALL, buf, len);
+	unsigned home = m->node;
+	bool up;
+	uint64_t resets = link_node_resets(home, &up);
+	int rc = link_send(home, LINK_CHAN_RPC, LINK_T_MIG_SYSCALL, buf, len);
+	/* Until the answer comes or home is given up (node_lost): a session
+	 * with home cleared since the call went (home fell silent for us,
+	 * or we for it) may have dropped the call or its answer, so once
+	 * home is up it goes again, with the same number; the deputy
+	 * serves it once and sends a repeat the answer it kept. */
+	for (;;) {
+		spin_lock(&proc_lock);
+		uint64_t look = time_ns() + RESEND_LOOK;
+		while (!m->ret_ready && !m->lost &&
+		       waitq_sleep_timed(&m->wq, &proc_lock, look) !=
+			       -ETIMEDOUT)
+			;
+		bool done = m->ret_ready || m->lost;
+		spin_unlock(&proc_lock);
+		if (done || (rc && !peer_gone(rc) && rc != -ENOBUFS))
+			break; /* ENOBUFS: its queue is full, for now */
+		uint64_t now_resets = link_node_resets(home, &up);
+		if (!up || (!rc && now_resets == resets))
+			continue;
+		resets = now_resets;
+		rc = link_send(home, LINK_CHAN_RPC, LINK_T_MIG_SYSCALL, buf,
+			       len);
+		count(&M.resent, 1);
+	}
 	kfree(buf);
 	spin_lock(&proc_lock);
-	while (!rc && !m->ret_ready && !m->lost)
-		waitq_sleep(&m->wq, &proc_lock);
-	m->calling = false;
-	bool gone = rc || m->lost || m->ret_gone;
+	bool gone = !m->ret_ready || m->lost || m->ret_gone;
 	long res = m->ret;
 	void *data = m->ret_data;
 	size_t data_len = m->ret_len;
@@ -1959,7 +2046,11 @@ long sys_migrate(const uint64_t a[6])
  * quiet peer's hellos seconds apart: one copy in three of `spawn -n 4
  * cpuhog 20` on 16 TCG nodes was killed by its remote node while its home
  * still saw it), and it is judged again FLAP_GRACE later, up to
- * SILENT_MAX. If none does, or none can be asked, it is lost: the
+ * SILENT_MAX. So is it when we hear no node at all but other nodes
+ * besides it are silent too: the fault is ours (a guest clock catching
+ * up runs past every peer's hellos at once; a copy of `spawn -n 8 cpuhog
+ * 20` was killed so with nobody left to ask). If the nodes asked do not
+ * hear it, or it was the only other node, it is lost: the
  * processes running there for us end as killed (their deputies) and
  * those running here for it are killed. Back with a new epoch, it
  * rebooted: lost at once. Heard again after we gave up processes there
@@ -1981,7 +2072,6 @@ static void peer_watch(unsigned node, bool up, uint64_t epoch)
 			M.check_ns[node % 64] =
 				M.down_ns[node % 64] + FLAP_GRACE;
 		}
-		M.cut |= bit;
 	} else {
 		if (M.flapping & bit) {
 			M.flapping &= ~bit;
@@ -2006,7 +2096,13 @@ static int h_hears(unsigned node, const void *req, size_t len, void **reply,
 	return link_node_up((unsigned)c.i[0]) ? 0 : -EHOSTDOWN;
 }
 
-/* Does one of up to HEARS_ASK other nodes that we hear hear `node`? */
+/* Is silent `node` alive for all we know? True when one of up to
+ * HEARS_ASK other nodes that we hear hears it, or when we hear no node
+ * at all while others besides it are silent too (M.flapping): then this
+ * node is the one cut off, or its clock is catching up with the host's
+ * (every peer's hellos arrive seconds apart at once), and asking is no
+ * use. False when the nodes asked do not hear it, or it is the only
+ * other node we ever heard (a 2-node cluster: nobody to ask). */
 static bool heard_elsewhere(unsigned node)
 {
 	unsigned self = link_self(), asked = 0;
@@ -2025,7 +2121,16 @@ static bool heard_elsewhere(unsigned node)
 			return true;
 		}
 	}
-	return false;
+	if (asked)
+		return false;
+	spin_lock(&M.lock);
+	bool others = M.flapping & ~(1ull << (node % 64));
+	spin_unlock(&M.lock);
+	if (others)
+		printk(KERN_DEBUG "mig: node %u silent here, and every other "
+				  "node: waiting\n",
+		       node);
+	return others;
 }
 
 /* Its processes are lost: transfers from it dropped, the deputies of
@@ -2050,23 +2155,6 @@ static void node_lost(unsigned node)
 		if (m->role == MIG_REMOTE) {
 			struct siginfo_k si = {.code = 0x80};
 			proc_signal_info_locked(p, SIGKILL, &si);
-		}
-	}
-	spin_unlock(&proc_lock);
-}
-
-/* `node` fell silent and its sessions were reset: a call a process here
- * forwarded to it as its home may have been dropped, or done there with
- * its answer dropped; it cannot go on (as on a failed send). */
-static void calls_cut(unsigned node)
-{
-	spin_lock(&proc_lock);
-	for (struct proc *p = proc_first(); p; p = p->next) {
-		struct mig_proc *m = p->mig;
-		if (m && m->role == MIG_REMOTE && m->node == node &&
-		    m->calling && !m->ret_ready) {
-			m->lost = true;
-			waitq_wakeup_all(&m->wq);
 		}
 	}
 	spin_unlock(&proc_lock);
@@ -2140,7 +2228,7 @@ static void migd(void *arg)
 				else if (M.check_ns[n] < wake)
 					wake = M.check_ns[n];
 			}
-			if (M.down || M.due || M.tell || M.cut)
+			if (M.down || M.due || M.tell)
 				break;
 			waitq_sleep_timed(&M.migd_wq, &M.lock, wake);
 		}
@@ -2165,12 +2253,10 @@ static void migd(void *arg)
 			spin_unlock(&M.lock);
 		}
 		spin_lock(&M.lock);
-		uint64_t down = M.down, tell = M.tell, cut = M.cut;
-		M.down = M.tell = M.cut = 0;
+		uint64_t down = M.down, tell = M.tell;
+		M.down = M.tell = 0;
 		spin_unlock(&M.lock);
 		for (unsigned n = 0; n < 64; n++) {
-			if (cut >> n & 1)
-				calls_cut(n);
 			if (down >> n & 1)
 				node_lost(n);
 			if (tell >> n & 1)
@@ -2190,7 +2276,8 @@ static int gen_migrations(char *buf, size_t size, void *arg, uint64_t key)
 		"out %lu\nin %lu\nout_bytes %lu\nin_bytes %lu\n"
 		"out_ms_total %lu\nlast_total_us %lu\nlast_commit_us %lu\n"
 		"failed %lu\npages_fetched %lu\ncalls_served %lu\n"
-		"ucopies %lu\nlost %lu\nbad_messages %lu\n",
+		"ucopies %lu\nlost %lu\nbad_messages %lu\ncalls_resent %lu\n"
+		"calls_repeated %lu\n",
 		(unsigned long)M.out, (unsigned long)M.in,
 		(unsigned long)M.out_bytes, (unsigned long)M.in_bytes,
 		(unsigned long)(M.out_ns / MS),
@@ -2198,7 +2285,8 @@ static int gen_migrations(char *buf, size_t size, void *arg, uint64_t key)
 		(unsigned long)(M.last_commit_ns / 1000),
 		(unsigned long)M.failed, (unsigned long)M.fetched,
 		(unsigned long)M.calls, (unsigned long)M.ucopies,
-		(unsigned long)M.lost, (unsigned long)M.bad);
+		(unsigned long)M.lost, (unsigned long)M.bad,
+		(unsigned long)M.resent, (unsigned long)M.repeats);
 	spin_unlock(&M.lock);
 	return n;
 }

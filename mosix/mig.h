@@ -46,10 +46,9 @@ struct mig_proc {
 	unsigned nbackings; /* remote: the home's count (index bound) */
 	/* Remote: the forwarded call in flight (MIG_SYSCALL/SYSRET) and the
 	 * bytes its answer brought for the out window. */
-	uint64_t seq;
+	uint64_t seq; /* high 32 bits: of this arrival (remote_start) */
 	long ret;
 	bool ret_ready, ret_gone;
-	bool calling; /* waiting for that answer */
 	void *ret_data;
 	size_t ret_len;
 	/* Deputy: the eager buffers of the call being served: bytes the
@@ -62,6 +61,12 @@ struct mig_proc {
 	struct mig_backing *backings;
 	struct mig_req *reqs, *reqs_tail; /* forwarded calls to serve */
 	unsigned req_node; /* the node of the call being served */
+	uint64_t call_seq; /* the last call taken (repeats are not) */
+	uint8_t *answer; /* its MIG_SYSRET, kept for a repeat; the deputy's */
+	size_t answer_len;
+	uint64_t answer_seq;
+	unsigned answer_node;
+	bool answer_again; /* a repeat came: send the answer again */
 	bool exited, lost, gone;
 	int exit_status;
 	struct mig_in *coming_home; /* the image of a process back home */
@@ -92,6 +97,8 @@ int mig_user_in(void *dst, uintptr_t src, size_t n);
 int mig_user_out(uintptr_t dst, const void *src, size_t n);
 long mig_user_str(char *dst, uintptr_t src, size_t n);
 void mig_exit(struct proc *p, int wstatus);
+/* Free a process's migration state (proc.c, when the process goes). */
+void mig_free(struct mig_proc *m);
 
 /* Is the calling thread a deputy serving a call (user memory is away)? */
 static inline bool mig_is_deputy(const struct mig_proc *m)

@@ -1123,6 +1123,12 @@ TEST(one_way_partition)
 	link_tp_peer_info(s.n[1].tp, 1, &pi);
 	CHECK_EQ(pi.session, 1);
 	CHECK(link_tp_stats(s.n[1].tp)->resets >= 1);
+	/* Both ends count the reset against the other, s.n[1] too, which
+	 * never saw s.n[0] down: what a caller waiting on an answer reads
+	 * to know its message may be gone (mosix/mig.c, mig_syscall). */
+	CHECK(pi.resets >= 1);
+	link_tp_peer_info(s.n[0].tp, s.n[1].num, &pi);
+	CHECK(pi.resets >= 1);
 	SIM_CHECK(&s);
 	sim_fini(&s);
 	SIM_CHECK(&s);
