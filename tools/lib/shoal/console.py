@@ -26,7 +26,8 @@ How run() finds a command's output and status: it types
     ^U CMD; echo @@<nonce>@@ $? CR
 (^U erases anything left on the line), waits for a line "@@<nonce>@@ <n>"
 that is not the echo of what it typed, and returns what lies between the end
-of the echoed line and that marker line, CRLF turned into LF. The shell
+of the echoed line and that marker line, CRLF turned into LF (a job notice
+of the shell, "[1]+  Done ...", that lands inside the echo is part of it). The shell
 (/bin/sh, or the kernel monitor with init=monitor) must echo input, treat
 `;` as a separator and expand `$?`; nothing here depends on its prompt
 (Cluster.up waits for it, so that the first command does not race the
@@ -439,10 +440,15 @@ class Console:
             raise ConsoleTimeout(
                 f"{self.name}: '{cmd}' did not finish within {timeout:g} s (or another client "
                 f"holds the console); output so far:\n{tail(self.text[start:], 20)}") from None
-        echoed = self.text.find(f"echo {marker} $?", start, m.start())
+        # The echo of the typed line ends the command's echo. The shell's
+        # job notice ("[1]+  Done ...") can land inside it when a
+        # background job ends while the line is typed: allow one there.
+        notice = r"(?:\[\d+\][+-]?[^\n]*\n)?"
+        echo = re.compile(notice.join(re.escape(ch) for ch in f"echo {marker} $?"))
+        echoed = echo.search(self.text, start, m.start())
         begin = start
-        if echoed >= 0:
-            nl = self.text.find("\n", echoed, m.start())
+        if echoed:
+            nl = self.text.find("\n", echoed.end(), m.start())
             begin = nl + 1 if nl >= 0 else m.start()
         out = self.text[begin:m.start()].replace("\r\n", "\n").replace("\r", "")
         return out, int(m.group(1))
