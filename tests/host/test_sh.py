@@ -247,7 +247,8 @@ def test_init(bins, tmp_path):
     master, slave = os.openpty()
     console.symlink_to(os.ttyname(slave))
     p = subprocess.Popen([str(init)], stdin=slave, stdout=slave, stderr=slave,
-                         start_new_session=True, env={"PS1": "PROMPT$ "})
+                         start_new_session=True, env={"PS1": "PROMPT$ "},
+                         preexec_fn=default_signals)
     os.close(slave)
     t = Term.__new__(Term)
     t.pid, t.fd, t.buf = 0, master, b""
@@ -276,6 +277,19 @@ def test_init(bins, tmp_path):
 
 # -------------------------------------------------------------- terminal
 
+# Dispositions a login on a terminal starts with. pytest's own may differ:
+# Python ignores SIGPIPE, and a `make test` started in the background of a
+# script without job control runs with SIGINT and SIGQUIT ignored, which
+# the shell hands on to its jobs (as bash does), so ^C never ended `cat`.
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN,
+                    signal.SIGTTOU, signal.SIGPIPE)
+
+
+def default_signals():
+    for sig in TERMINAL_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Term:
     """The shell on a pseudo-terminal: send keys, wait for output."""
 
@@ -284,6 +298,7 @@ class Term:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             try:
+                default_signals()
                 os.chdir(tmp_path)
                 os.execve(sh, [sh, *args], env)
             finally:
